@@ -1,0 +1,183 @@
+#include "common/fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace strata {
+
+Result<UniqueFd> OpenFile(const std::string& path, int flags, mode_t mode) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  if (fd < 0) return Error::FromErrno("open " + path);
+  return UniqueFd(fd);
+}
+
+Result<std::string> ReadAll(int fd) {
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::FromErrno("read");
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY));
+  auto data = ReadAll(fd.get());
+  if (!data.ok()) return std::move(data).error().Context(path);
+  return data;
+}
+
+Status WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::FromErrno("write");
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Ok();
+}
+
+Result<size_t> ReadFull(int fd, char* buf, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::read(fd, buf + done, n - done);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return Error::FromErrno("read");
+    }
+    if (r == 0) break;
+    done += static_cast<size_t>(r);
+  }
+  return done;
+}
+
+std::string JoinPath(std::string_view a, std::string_view b) {
+  std::string out(a);
+  if (!out.empty() && out.back() != '/') out.push_back('/');
+  while (!b.empty() && b.front() == '/') b.remove_prefix(1);
+  out.append(b);
+  return out;
+}
+
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  std::string tmp = JoinPath(dir, "." + path.substr(slash + 1) + ".tmp");
+  {
+    ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
+    RETURN_IF_ERROR_CTX(WriteAll(fd.get(), data), tmp);
+    if (::fsync(fd.get()) != 0) return Error::FromErrno("fsync " + tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Error err = Error::FromErrno("rename " + tmp + " to " + path);
+    ::unlink(tmp.c_str());
+    return err;
+  }
+  return FsyncPath(dir);
+}
+
+Status FsyncPath(const std::string& path) {
+  ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY));
+  if (::fsync(fd.get()) != 0) return Error::FromErrno("fsync " + path);
+  return Ok();
+}
+
+Status MakeDirs(const std::string& path, mode_t mode) {
+  if (path.empty()) return Ok();
+  std::string cur;
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t next = path.find('/', pos);
+    if (next == std::string::npos) next = path.size();
+    cur = path.substr(0, next);
+    pos = next + 1;
+    if (cur.empty()) continue;
+    if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) {
+      return Error::FromErrno("mkdir " + cur);
+    }
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Error::FromErrno("stat " + path);
+  if (!S_ISDIR(st.st_mode)) return Error(ENOTDIR, path + ": not a directory");
+  return Ok();
+}
+
+bool PathExists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+namespace {
+
+Status RemoveAt(int dirfd, const char* name, const std::string& shown) {
+  struct stat st;
+  if (::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return Ok();
+    return Error::FromErrno("stat " + shown);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    int fd = ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return Error::FromErrno("open " + shown);
+    DIR* dir = ::fdopendir(fd);
+    if (dir == nullptr) {
+      ::close(fd);
+      return Error::FromErrno("opendir " + shown);
+    }
+    Status status;
+    while (struct dirent* de = ::readdir(dir)) {
+      std::string_view child = de->d_name;
+      if (child == "." || child == "..") continue;
+      status = RemoveAt(::dirfd(dir), de->d_name, shown + "/" + de->d_name);
+      if (!status.ok()) break;
+    }
+    ::closedir(dir);
+    if (!status.ok()) return status;
+    if (::unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT) {
+      return Error::FromErrno("rmdir " + shown);
+    }
+    return Ok();
+  }
+  if (::unlinkat(dirfd, name, 0) != 0 && errno != ENOENT) {
+    return Error::FromErrno("unlink " + shown);
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Status RemoveTree(const std::string& path) { return RemoveAt(AT_FDCWD, path.c_str(), path); }
+
+Result<TempDir> TempDir::Create(const std::string& parent, std::string_view prefix) {
+  std::string templ = JoinPath(parent, std::string(prefix) + "XXXXXX");
+  if (::mkdtemp(templ.data()) == nullptr) return Error::FromErrno("mkdtemp " + templ);
+  return TempDir(std::move(templ));
+}
+
+TempDir::TempDir(TempDir&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+
+TempDir& TempDir::operator=(TempDir&& other) noexcept {
+  if (this != &other) {
+    if (!path_.empty()) (void)RemoveTree(path_);
+    path_ = std::move(other.path_);
+    other.path_.clear();
+  }
+  return *this;
+}
+
+TempDir::~TempDir() {
+  if (!path_.empty()) (void)RemoveTree(path_);
+}
+
+}  // namespace strata

@@ -1,0 +1,54 @@
+// File-system helpers shared by every component. Every function reports the
+// failing path and errno in its Error.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+
+namespace strata {
+
+Result<UniqueFd> OpenFile(const std::string& path, int flags, mode_t mode = 0644);
+Result<std::string> ReadFile(const std::string& path);
+// Reads the whole of fd from its current offset.
+Result<std::string> ReadAll(int fd);
+Status WriteAll(int fd, std::string_view data);
+// Reads exactly n bytes, or fewer only at end of file; returns the count read.
+Result<size_t> ReadFull(int fd, char* buf, size_t n);
+// Writes data to dir/.name.tmp, fsyncs it and renames it over path.
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// mkdir -p.
+Status MakeDirs(const std::string& path, mode_t mode = 0755);
+// rm -rf; missing is fine. Does not cross into other mounts' contents (uses
+// lstat, never follows symlinks).
+Status RemoveTree(const std::string& path);
+Status FsyncPath(const std::string& path);
+bool PathExists(const std::string& path);
+std::string JoinPath(std::string_view a, std::string_view b);
+
+// A directory made under parent that is removed with its contents on
+// destruction unless Keep() was called.
+class TempDir {
+ public:
+  static Result<TempDir> Create(const std::string& parent, std::string_view prefix);
+  TempDir(TempDir&& other) noexcept;
+  TempDir& operator=(TempDir&& other) noexcept;
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir();
+
+  const std::string& path() const { return path_; }
+  void Keep() { path_.clear(); }
+
+ private:
+  explicit TempDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+}  // namespace strata

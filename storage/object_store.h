@@ -1,0 +1,108 @@
+// ObjectStore: file contents, stored once, named by XXH3-128.
+//
+// Layout: objects/<2 hex>/<30 hex>, mode 0444, never modified once renamed
+// into place. A writer stages content in tmp/ (same filesystem), hashes it,
+// and renames it in. If a file of that name already exists, its size and
+// content are compared with the new data: equal is a dedup hit; different is
+// refused as a collision when the index names the object (so a crafted
+// collision cannot replace another image's file), and replaced when it does
+// not (debris of a crashed import, never trusted).
+//
+// Durability: objects are not fsynced one by one; callers call Sync() (one
+// syncfs) before writing the index records that name them.
+//
+// In-flight objects: an object created by an import that has not committed
+// yet is "pending"; Discard() removes only the pending objects no other
+// import holds and the index does not name, so a failed import leaves no
+// files behind without touching anyone else's.
+//
+// Thread safety: all methods may be called concurrently.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+#include "storage/digest.h"
+
+namespace strata::storage {
+
+struct ObjectStoreOptions {
+  std::string objects_dir;  // <root>/objects
+  std::string tmp_dir;      // <root>/tmp, same filesystem
+  // Whether the index names the object (makes an existing file trusted).
+  std::function<Result<bool>(const ObjectId&)> is_recorded;
+};
+
+class ObjectStore {
+ public:
+  static Result<std::unique_ptr<ObjectStore>> Open(ObjectStoreOptions options);
+
+  // The outcome of a Put.
+  struct PutResult {
+    ObjectId id;
+    uint64_t size = 0;
+    bool created = false;  // a new file (pending until Release/Discard)
+  };
+
+  // Streams one file's content into the store. Small contents are kept in
+  // memory; larger ones are staged in tmp/ as they arrive.
+  class Writer {
+   public:
+    ~Writer();
+    Writer(Writer&&) noexcept;
+    Status Append(std::string_view data);
+    // Hashes, dedups or renames into place; the Writer is spent afterwards.
+    Result<PutResult> Commit();
+
+   private:
+    friend class ObjectStore;
+    explicit Writer(ObjectStore* store);
+    Status Spill();
+    ObjectStore* store_;
+    std::string buffer_;
+    UniqueFd tmp_fd_;
+    std::string tmp_path_;
+    ObjectHasher hasher_;
+    uint64_t size_ = 0;
+  };
+
+  Writer NewWriter() { return Writer(this); }
+  Result<PutResult> Put(std::string_view data);
+
+  std::string PathOf(const ObjectId& id) const;
+  Result<UniqueFd> OpenObject(const ObjectId& id) const;
+  bool Exists(const ObjectId& id) const;
+
+  // Ends the pending state of objects whose index records are now written.
+  void Release(const std::vector<ObjectId>& ids);
+  // Removes created objects of a failed import (see above), ending their
+  // pending state.
+  void Discard(const std::vector<ObjectId>& ids);
+  // Removes an object file (GC); refuses pending objects with EBUSY.
+  Status Remove(const ObjectId& id);
+
+  // Makes every object written so far durable (syncfs on the store's fs).
+  Status Sync();
+
+  const std::string& objects_dir() const { return options_.objects_dir; }
+
+ private:
+  explicit ObjectStore(ObjectStoreOptions options, UniqueFd dir_fd)
+      : options_(std::move(options)), dir_fd_(std::move(dir_fd)) {}
+  Result<PutResult> Install(const ObjectId& id, uint64_t size, std::string_view data,
+                            const std::string& tmp_path);
+
+  ObjectStoreOptions options_;
+  UniqueFd dir_fd_;
+  std::mutex mu_;
+  std::map<ObjectId, int> pending_;  // guarded by mu_
+};
+
+}  // namespace strata::storage
