@@ -86,6 +86,7 @@ struct ImageRecord {
   Digest chain;
   std::vector<Digest> diff_ids;
   uint64_t config_size = 0;
+  uint64_t size = 0;  // content bytes of the merged view (hard links once)
   int64_t created = 0;  // when imported into this store, unix seconds
 };
 

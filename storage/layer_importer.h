@@ -4,8 +4,10 @@
 // Objects are written as the tar streams by (pending in the ObjectStore);
 // entries and tar-split chunks are kept in memory until the caller puts them
 // in its batch with AddToBatch, once the layer's diffID is known. Nothing is
-// in the index until the caller writes that batch; on failure the caller
-// discards created_objects.
+// in the index until the caller writes that batch. If ImportLayer fails it
+// discards the objects it created itself; once it has returned, the caller
+// owns created_objects (Store::CommitImage releases them, or the caller
+// discards them).
 //
 // Refused (EINVAL, with the path): absolute paths, "..", NUL in names,
 // duplicate paths, an entry below a symlink or another non-directory of the

@@ -230,6 +230,7 @@ std::string EncodeImage(const ImageRecord& r) {
   PutVarint(&out, r.diff_ids.size());
   for (const auto& d : r.diff_ids) PutDigest(&out, d);
   PutVarint(&out, r.config_size);
+  PutVarint(&out, r.size);
   PutSigned(&out, r.created);
   return out;
 }
@@ -244,7 +245,8 @@ bool DecodeImage(std::string_view in, ImageRecord* r) {
   r->diff_ids.resize(n);
   for (auto& diff : r->diff_ids)
     if (!GetDigest(&d, &diff)) return false;
-  return d.GetVarint(&r->config_size) && GetSigned(&d, &r->created) && d.empty();
+  return d.GetVarint(&r->config_size) && d.GetVarint(&r->size) && GetSigned(&d, &r->created) &&
+         d.empty();
 }
 
 std::string EncodeLease(const LeaseRecord& r) {

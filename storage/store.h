@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -162,6 +163,9 @@ class Store {
   UniqueFd lock_fd_;
   std::unique_ptr<Index> index_;
   std::unique_ptr<ObjectStore> objects_;
+  // Commits and removals serialize: each reads the index (which layers,
+  // views and tags exist) and then writes one batch.
+  std::mutex commit_mu_;
 };
 
 }  // namespace strata::storage
