@@ -16,8 +16,11 @@ class Service(harness.StrataTestCase):
     def test_second_stratad_on_the_same_root_is_refused(self):
         first = self.start_stratad()
         second_socket = os.path.join(first.dir, "second.sock")
-        r = harness.run([harness.STRATAD, "--root", first.root, "--socket", second_socket],
-                        timeout=30)
+        try:
+            r = harness.run([harness.STRATAD, "--root", first.root, "--socket", second_socket],
+                            timeout=20)
+        except harness.subprocess.TimeoutExpired:
+            self.fail("a second stratad on the same root kept running (killed after 20 s)")
         self.assertNotEqual(r.rc, 0, r)
         lines = [l for l in (r.stderr + r.stdout).splitlines() if l.strip()]
         self.assertEqual(len(lines), 1, "expected one clear line: %r" % r)
