@@ -50,14 +50,22 @@ struct Entry {
   bool implicit = false;
 
   bool has_object() const { return type == EntryType::kRegular && size > 0; }
+  // The path naming this entry's hard-link group: its first name.
+  const std::string& HardlinkGroup(const std::string& path) const {
+    return hardlink_to.empty() ? path : hardlink_to;
+  }
   friend bool operator==(const Entry&, const Entry&) = default;
 };
 
 // An entry of a chain's merged view: the entry plus the index (0 = bottom)
-// of the layer it comes from, so hard-link groups stay distinct per layer.
+// of the layer it comes from. A hard-link group is identified by (layer,
+// HardlinkGroup()): names of one file share it, and groups of different
+// layers stay distinct.
 struct ViewEntry {
   Entry entry;
   uint32_t layer = 0;
+  // Names of this file in the view (hard links), or 2 + subdirectories.
+  uint32_t nlink = 1;
   friend bool operator==(const ViewEntry&, const ViewEntry&) = default;
 };
 

@@ -1,5 +1,7 @@
 #include "storage/merged_view.h"
 
+#include <set>
+
 #include "storage/schema.h"
 
 namespace strata::storage {
@@ -91,6 +93,35 @@ Status MergedViewBuilder::ApplyStoredLayer(uint32_t layer, Index& index, const D
   return index.ForEachEntry(diff_id, [&](const std::string& path, const Entry& entry) {
     return ApplyEntry(layer, path, entry);
   });
+}
+
+void MergedViewBuilder::Finish() {
+  std::map<std::pair<uint32_t, std::string>, uint32_t> names;  // hard-link group -> names
+  for (const auto& [path, v] : entries_) {
+    if (v.entry.type == EntryType::kDirectory) {
+      if (path != "/") ++entries_.at(schema::ParentPath(path)).nlink;
+    } else {
+      ++names[{v.layer, v.entry.HardlinkGroup(path)}];
+    }
+  }
+  for (auto& [path, v] : entries_) {
+    if (v.entry.type == EntryType::kDirectory) {
+      v.nlink += 1;  // started at 1: "." and the parent's link, plus subdirectories
+    } else {
+      v.nlink = names[{v.layer, v.entry.HardlinkGroup(path)}];
+    }
+  }
+}
+
+uint64_t MergedViewBuilder::content_bytes() const {
+  uint64_t bytes = 0;
+  std::set<std::pair<uint32_t, std::string>> seen;  // hard-link groups counted
+  for (const auto& [path, v] : entries_) {
+    if (v.entry.type != EntryType::kRegular) continue;
+    if (v.nlink > 1 && !seen.emplace(v.layer, v.entry.HardlinkGroup(path)).second) continue;
+    bytes += v.entry.size;
+  }
+  return bytes;
 }
 
 void MergedViewBuilder::WriteTo(const Digest& chain_id, Index::Batch* batch) const {

@@ -34,7 +34,11 @@ class MergedViewBuilder {
   // Same, reading the layer's entries from the index.
   Status ApplyStoredLayer(uint32_t layer, Index& index, const Digest& diff_id);
 
+  // Computes link counts; call once after the last layer.
+  void Finish();
   const std::map<std::string, ViewEntry>& entries() const { return entries_; }
+  // Bytes of regular file content, each hard-link group once.
+  uint64_t content_bytes() const;
   void WriteTo(const Digest& chain_id, Index::Batch* batch) const;
 
  private:

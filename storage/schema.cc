@@ -166,13 +166,15 @@ bool DecodeEntry(std::string_view in, Entry* e) {
 std::string EncodeViewEntry(const ViewEntry& e) {
   std::string out;
   PutVarint(&out, e.layer);
+  PutVarint(&out, e.nlink);
   out.append(EncodeEntry(e.entry));
   return out;
 }
 
 bool DecodeViewEntry(std::string_view in, ViewEntry* e) {
   Decoder d(in);
-  return d.GetVarintAs(&e->layer) && DecodeEntryFrom(&d, &e->entry) && d.empty();
+  return d.GetVarintAs(&e->layer) && d.GetVarintAs(&e->nlink) && DecodeEntryFrom(&d, &e->entry) &&
+         d.empty();
 }
 
 std::string EncodeObject(const ObjectRecord& r) {

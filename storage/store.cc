@@ -213,14 +213,8 @@ Result<Digest> Store::CommitImage(const NewImage& image) {
                                                    image.diff_ids[i]);
       RETURN_IF_ERROR(applied);
     }
-    std::set<std::pair<uint32_t, std::string>> groups;  // hard-link groups counted once
-    for (const auto& [path, v] : view.entries()) {
-      if (v.entry.type != EntryType::kRegular) continue;
-      if (!v.entry.hardlink_to.empty() && !groups.emplace(v.layer, v.entry.hardlink_to).second) {
-        continue;
-      }
-      view_bytes += v.entry.size;
-    }
+    view.Finish();
+    view_bytes = view.content_bytes();
     ASSIGN_OR_RETURN(auto top, index_->GetChain(chain));
     if (!top || !top->view_ready) view.WriteTo(chain, &batch);
   }

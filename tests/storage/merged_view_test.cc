@@ -109,3 +109,21 @@ BOOST_AUTO_TEST_CASE(many_layers_cost_one_pass_each) {
   BOOST_TEST(v.entries().at("/shared").entry.size == 500u);
   BOOST_TEST(v.entries().at("/shared").layer == 499u);
 }
+
+BOOST_AUTO_TEST_CASE(link_counts_and_content_bytes) {
+  Entry first = File(100);
+  Entry link = File(100);
+  link.hardlink_to = "/bin/a";
+  MergedViewBuilder v;
+  BOOST_REQUIRE(v.ApplyLayer(0, {{"/bin", Dir()}, {"/bin/a", first}, {"/bin/b", link},
+                                 {"/bin/c", link}, {"/bin/sub", Dir()}, {"/other", File(5)}}).ok());
+  // An upper layer removes the first name: the other two still share a group.
+  BOOST_REQUIRE(v.ApplyLayer(1, {{"/bin", Implicit()}, {"/bin/a", Whiteout()}}).ok());
+  v.Finish();
+  BOOST_TEST(v.entries().at("/bin/b").nlink == 2u);
+  BOOST_TEST(v.entries().at("/bin/c").nlink == 2u);
+  BOOST_TEST(v.entries().at("/other").nlink == 1u);
+  BOOST_TEST(v.entries().at("/bin").nlink == 3u);  // ".", parent's entry, "sub/.."
+  BOOST_TEST(v.entries().at("/").nlink == 3u);
+  BOOST_TEST(v.content_bytes() == 105u);
+}
