@@ -1,0 +1,790 @@
+// The FUSE adapters. Each op decodes its request, calls the UnionRoot of the
+// node (or answers for the synthetic top levels), and replies exactly once.
+// Locks: the inode table's and a root's are taken inside their own methods
+// only; no lock is held across a fuse_reply_*.
+#define FUSE_USE_VERSION 312
+#include "fuse/fuse_server.h"
+
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/fs.h"
+#include "common/log.h"
+#include "fuse/entry_stat.h"
+#include "storage/schema.h"
+
+namespace strata::fuse {
+
+namespace {
+
+// An open file: the descriptor the union gave, and whether it is a lower
+// object (read-only, cacheable).
+struct FileHandle {
+  UniqueFd fd;
+  bool lower = false;
+  uint64_t node = 0;
+};
+
+struct DirHandle {
+  std::vector<DirEntry> entries;
+};
+
+std::string ChildPath(const std::string& dir, const char* name) {
+  return dir == "/" ? "/" + std::string(name) : dir + "/" + name;
+}
+
+}  // namespace
+
+struct FuseOps {
+  static FuseServer* Self(fuse_req_t req) { return static_cast<FuseServer*>(fuse_req_userdata(req)); }
+
+  static void ReplyError(fuse_req_t req, FuseServer* self, int err) {
+    if (err != 0) ++self->stats_.errors;
+    fuse_reply_err(req, err);
+  }
+  static int Code(const Error& e) { return e.code() != 0 ? e.code() : EIO; }
+
+  static double Timeout(FuseServer* self, const NodeInfo& node) {
+    // The top levels and each root's own entry come and go with mounts.
+    if (node.kind != NodeKind::kUnion || node.path == "/") return 1.0;
+    return node.root->read_only() ? self->options_.image_timeout : self->options_.container_timeout;
+  }
+
+  static struct stat SyntheticStat(uint64_t id) {
+    struct stat st {};
+    st.st_ino = id;
+    st.st_mode = S_IFDIR | 0755;
+    st.st_nlink = 2;
+    return st;
+  }
+
+  static std::shared_ptr<UnionRoot> FindRoot(FuseServer* self, const std::string& category,
+                                             const std::string& name) {
+    std::lock_guard lock(self->roots_mu_);
+    auto cat = self->roots_.find(category);
+    if (cat == self->roots_.end()) return nullptr;
+    auto it = cat->second.find(name);
+    return it == cat->second.end() ? nullptr : it->second;
+  }
+
+  // Resolves parent + name into the node info and attributes of the child.
+  static Result<std::pair<NodeInfo, struct stat>> LookupChild(FuseServer* self,
+                                                              const NodeInfo& parent,
+                                                              const char* name) {
+    NodeInfo child;
+    switch (parent.kind) {
+      case NodeKind::kTop: {
+        std::string n = name;
+        if (n != FuseServer::kImages && n != FuseServer::kContainers) return Errno(ENOENT, n);
+        child.kind = NodeKind::kCategory;
+        child.category = n;
+        child.ino = n == FuseServer::kImages ? FuseServer::kImagesId : FuseServer::kContainersId;
+        return std::make_pair(child, SyntheticStat(child.ino));
+      }
+      case NodeKind::kCategory: {
+        auto root = FindRoot(self, parent.category, name);
+        if (!root) return Errno(ENOENT, name);
+        child.kind = NodeKind::kUnion;
+        child.category = parent.category;
+        child.root_name = name;
+        child.root = root;
+        child.path = "/";
+        break;
+      }
+      case NodeKind::kUnion:
+        child = parent;
+        child.path = ChildPath(parent.path, name);
+        child.unlinked = false;
+        break;
+    }
+    ASSIGN_OR_RETURN(struct stat st, child.root->Stat(child.path));
+    child.ino = st.st_ino;
+    return std::make_pair(child, st);
+  }
+
+  static void ReplyEntry(fuse_req_t req, FuseServer* self, const NodeInfo& info,
+                         const struct stat& st) {
+    fuse_entry_param e {};
+    e.ino = self->table_.Ref(info);
+    e.attr = st;
+    e.attr_timeout = e.entry_timeout = Timeout(self, info);
+    if (fuse_reply_entry(req, &e) != 0) self->table_.Forget(e.ino, 1);
+  }
+
+  // Looks up a node, or replies ESTALE / ENOTDIR.
+  static std::optional<NodeInfo> Node(fuse_req_t req, fuse_ino_t ino) {
+    auto node = Self(req)->table_.Get(ino);
+    if (!node) fuse_reply_err(req, ESTALE);
+    return node;
+  }
+  // The node, which must be inside a union root; else replies.
+  static std::optional<NodeInfo> UnionNode(fuse_req_t req, fuse_ino_t ino, int err_if_not) {
+    auto node = Node(req, ino);
+    if (node && node->kind != NodeKind::kUnion) {
+      fuse_reply_err(req, err_if_not);
+      return std::nullopt;
+    }
+    return node;
+  }
+
+  static Owner OwnerFor(fuse_req_t req, const NodeInfo& parent, mode_t* mode) {
+    const fuse_ctx* ctx = fuse_req_ctx(req);
+    Owner owner{ctx->uid, ctx->gid};
+    // A setgid directory hands its group down (and, to directories, the bit).
+    auto st = parent.root->Stat(parent.path);
+    if (st.ok() && (st->st_mode & S_ISGID)) {
+      owner.gid = st->st_gid;
+      if (mode != nullptr && S_ISDIR(*mode)) *mode |= S_ISGID;
+    }
+    return owner;
+  }
+
+  static void init(void*, fuse_conn_info* conn) {
+    if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
+    if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
+    if (conn->capable & FUSE_CAP_SPLICE_READ) conn->want |= FUSE_CAP_SPLICE_READ;
+    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+    if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+    // Locks stay in the kernel (no getlk/setlk/flock ops).
+    conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
+  }
+
+  static void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    FuseServer* self = Self(req);
+    ++self->stats_.requests;
+    auto node = Node(req, parent);
+    if (!node) return;
+    auto child = LookupChild(self, *node, name);
+    if (!child.ok()) {
+      if (child.error().code() == ENOENT) {
+        // A negative entry the kernel may cache as long as a positive one.
+        fuse_entry_param e {};
+        e.entry_timeout = node->kind == NodeKind::kUnion ? Timeout(self, *node) : 0;
+        fuse_reply_entry(req, &e);
+        return;
+      }
+      return ReplyError(req, self, Code(child.error()));
+    }
+    ReplyEntry(req, self, child->first, child->second);
+  }
+
+  static void forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+    Self(req)->table_.Forget(ino, nlookup);
+    fuse_reply_none(req);
+  }
+
+  static void forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+    for (size_t i = 0; i < count; ++i) Self(req)->table_.Forget(forgets[i].ino, forgets[i].nlookup);
+    fuse_reply_none(req);
+  }
+
+  static void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    FuseServer* self = Self(req);
+    ++self->stats_.requests;
+    auto node = Node(req, ino);
+    if (!node) return;
+    if (node->kind != NodeKind::kUnion) {
+      struct stat st = SyntheticStat(node->ino);
+      fuse_reply_attr(req, &st, 1.0);
+      return;
+    }
+    auto st = node->unlinked ? Result<struct stat>(Errno(ENOENT, node->path))
+                             : node->root->Stat(node->path);
+    if (!st.ok()) {
+      // An open file whose name is gone: its descriptor still knows it
+      // (fstat reaches us without the file handle).
+      struct stat fst;
+      if (self->StatOpenFile(ino, &fst)) {
+        fst.st_ino = node->ino;
+        if (node->unlinked) fst.st_nlink = 0;
+        fuse_reply_attr(req, &fst, 0);
+        return;
+      }
+    }
+    if (!st.ok()) return ReplyError(req, self, Code(st.error()));
+    fuse_reply_attr(req, &*st, Timeout(self, *node));
+  }
+
+  static void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+                      fuse_file_info* fi) {
+    FuseServer* self = Self(req);
+    ++self->stats_.requests;
+    auto node = UnionNode(req, ino, EPERM);
+    if (!node) return;
+    SetAttrRequest r;
+    if (to_set & FUSE_SET_ATTR_MODE) r.mode = attr->st_mode;
+    if (to_set & FUSE_SET_ATTR_UID) r.uid = attr->st_uid;
+    if (to_set & FUSE_SET_ATTR_GID) r.gid = attr->st_gid;
+    if (to_set & FUSE_SET_ATTR_ATIME) r.atime = attr->st_atim;
+    if (to_set & FUSE_SET_ATTR_MTIME) r.mtime = attr->st_mtim;
+    if (to_set & FUSE_SET_ATTR_ATIME_NOW) r.atime = timespec{0, UTIME_NOW};
+    if (to_set & FUSE_SET_ATTR_MTIME_NOW) r.mtime = timespec{0, UTIME_NOW};
+    if (to_set & FUSE_SET_ATTR_SIZE) {
+      auto* fh = fi != nullptr ? reinterpret_cast<FileHandle*>(fi->fh) : nullptr;
+      if (fh != nullptr && !fh->lower) {
+        if (::ftruncate(fh->fd.get(), attr->st_size) != 0) return ReplyError(req, self, errno);
+      } else {
+        r.size = attr->st_size;
+      }
+    }
+    auto st = node->root->SetAttr(node->path, r);
+    if (!st.ok()) return ReplyError(req, self, Code(st.error()));
+    fuse_reply_attr(req, &*st, Timeout(self, *node));
+  }
+
+  static void readlink(fuse_req_t req, fuse_ino_t ino) {
+    FuseServer* self = Self(req);
+    ++self->stats_.requests;
+    auto node = UnionNode(req, ino, EINVAL);
+    if (!node) return;
+    auto target = node->root->ReadLink(node->path);
+    if (!target.ok()) return ReplyError(req, self, Code(target.error()));
+    fuse_reply_readlink(req, target->c_str());
+  }
+
+  // Replies with the entry of a child just made by op.
+  template <typename Op>
+  static void MakeChild(fuse_req_t req, fuse_ino_t parent, const char* name, Op op) {
+    FuseServer* self = Self(req);
+    ++self->stats_.requests;
+    auto node = UnionNode(req, parent, EPERM);
+    if (!node) return;
+    if (std::strlen(name) > 255) return ReplyError(req, self, ENAMETOOLONG);
+    std::string path = ChildPath(node->path, name);
+    Status made = op(*node, path);
+    if (!made.ok()) return ReplyError(req, self, Code(made.error()));
+    auto child = LookupChild(self, *node, name);
+    if (!child.ok()) return ReplyError(req, self, Code(child.error()));
+    ReplyEntry(req, self, child->first, child->second);
+  }
+
+  static void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
+    MakeChild(req, parent, name, [&](const NodeInfo& p, const std::string& path) {
+      Owner owner = OwnerFor(req, p, &mode);
+      return p.root->Mknod(path, mode, rdev, owner);
+    });
+  }
+
+  static void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+    MakeChild(req, parent, name, [&](const NodeInfo& p, const std::string& path) {
+      mode |= S_IFDIR;
+      Owner owner = OwnerFor(req, p, &mode);
+      return p.root->Mkdir(path, mode, owner);
+    });
+  }
+
+  static void symlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name) {
+    MakeChild(req, parent, name, [&](const NodeInfo& p, const std::string& path) {
+      Owner owner = OwnerFor(req, p, nullptr);
+      return p.root->Symlink(link, path, owner);
+    });
+  }
+
+  static void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char* name) {
+    auto src = Self(req)->table_.Get(ino);
+    if (!src || src->kind != NodeKind::kUnion) return ReplyError(req, Self(req), EPERM);
+    MakeChild(req, parent, name, [&](const NodeInfo& p, const std::string& path) -> Status {
+      if (p.root != src->root) return Errno(EXDEV, path);
+      return p.root->Link(src->path, path);
+    });
+  }
+
+  static void Remove(fuse_req_t req, fuse_ino_t parent, const char* name, bool dir) {
+    FuseServer* self = Self(req);
+    ++self->stats_.requests;
+    auto node = UnionNode(req, parent, EPERM);
+    if (!node) return;
+    std::string path = ChildPath(node->path, name);
+    Status st = dir ? node->root->Rmdir(path) : node->root->Unlink(path);
+    if (!st.ok()) return ReplyError(req, self, Code(st.error()));
+    self->table_.Unlinked(node->root.get(), path);
+    fuse_reply_err(req, 0);
+  }
+  static void unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    Remove(req, parent, name, false);
+  }
+  static void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    Remove(req, parent, name, true);
+  }
+
+  static void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
+                     const char* newname, unsigned int flags) {
+    FuseServer* self = Self(req);
+    ++self->stats_.requests;
+    auto from = UnionNode(req, parent, EPERM);
+    if (!from) return;
+    auto to = UnionNode(req, newparent, EPERM);
+    if (!to) return;
+    if (from->root != to->root) return ReplyError(req, self, EXDEV);
+    std::string a = ChildPath(from->path, name), b = ChildPath(to->path, newname);
+    Status st = from->root->Rename(a, b, flags);
+    if (!st.ok()) return ReplyError(req, self, Code(st.error()));
+    if (flags & RENAME_EXCHANGE) {
+      self->table_.Exchange(from->root.get(), a, b);
+    } else {
+      self->table_.Move(from->root.get(), a, b);
+    }
+    fuse_reply_err(req, 0);
+  }
+
+  static void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    FuseServer* self = Self(req);
+    ++self->stats_.requests;
+    auto node = UnionNode(req, ino, EISDIR);
+    if (!node) return;
+    auto file = node->root->OpenFile(node->path, fi->flags);
+    if (!file.ok()) return ReplyError(req, self, Code(file.error()));
+    auto* fh = new FileHandle{std::move(file->fd), file->lower, ino};
+    fi->fh = reinterpret_cast<uint64_t>(fh);
+    // Lower files never change: keep their pages across opens.
+    fi->keep_cache = fh->lower || node->root->read_only();
+    fi->noflush = fh->lower;
+    self->Opened(ino, fh->fd.get());
+    if (fuse_reply_open(req, fi) != 0) Release(self, fh);
+  }
+
+  static void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+                     fuse_file_info* fi) {
+    FuseServer* self = Self(req);
+    ++self->stats_.requests;
+    auto node = UnionNode(req, parent, EPERM);
+    if (!node) return;
+    if (std::strlen(name) > 255) return ReplyError(req, self, ENAMETOOLONG);
+    std::string path = ChildPath(node->path, name);
+    Owner owner = OwnerFor(req, *node, &mode);
+    auto file = node->root->Create(path, mode, fi->flags, owner);
+    if (!file.ok()) return ReplyError(req, self, Code(file.error()));
+    auto child = LookupChild(self, *node, name);
+    if (!child.ok()) return ReplyError(req, self, Code(child.error()));
+    fuse_entry_param e {};
+    e.ino = self->table_.Ref(child->first);
+    auto* fh = new FileHandle{std::move(file->fd), false, e.ino};
+    fi->fh = reinterpret_cast<uint64_t>(fh);
+    self->Opened(e.ino, fh->fd.get());
+    e.attr = child->second;
+    e.attr_timeout = e.entry_timeout = Timeout(self, *node);
+    if (fuse_reply_create(req, &e, fi) != 0) {
+      self->table_.Forget(e.ino, 1);
+      Release(self, fh);
+    }
+  }
+
+  static void read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+    FuseServer* self = Self(req);
+    ++self->stats_.requests;
+    auto* fh = reinterpret_cast<FileHandle*>(fi->fh);
+    // Hand the kernel the descriptor: libfuse splices from it when it can.
+    fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+    buf.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+    buf.buf[0].fd = fh->fd.get();
+    buf.buf[0].pos = off;
+    self->stats_.bytes_read += size;
+    fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+  }
+
+  static void write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off,
+                        fuse_file_info* fi) {
+    FuseServer* self = Self(req);
+    ++self->stats_.requests;
+    auto* fh = reinterpret_cast<FileHandle*>(fi->fh);
+    if (fh->lower) return ReplyError(req, self, EBADF);
+    fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+    out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+    out.buf[0].fd = fh->fd.get();
+    out.buf[0].pos = off;
+    ssize_t n = fuse_buf_copy(&out, in, FUSE_BUF_SPLICE_NONBLOCK);
+    if (n < 0) return ReplyError(req, self, static_cast<int>(-n));
+    self->stats_.bytes_written += static_cast<uint64_t>(n);
+    fuse_reply_write(req, static_cast<size_t>(n));
+  }
+
+  static void flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
+
+  static void Release(FuseServer* self, FileHandle* fh) {
+    self->Closed(fh->node, fh->fd.get());
+    delete fh;
+  }
+
+  static void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+    Release(Self(req), reinterpret_cast<FileHandle*>(fi->fh));
+    fuse_reply_err(req, 0);
+  }
+
+  static void fsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
+    auto* fh = reinterpret_cast<FileHandle*>(fi->fh);
+    int r = datasync ? ::fdatasync(fh->fd.get()) : ::fsync(fh->fd.get());
+    fuse_reply_err(req, r == 0 ? 0 : errno);
+  }
+
+  static void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    FuseServer* self = Self(req);
+    ++self->stats_.requests;
+    auto node = Node(req, ino);
+    if (!node) return;
+    auto* dh = new DirHandle();
+    // ".." gets a placeholder number: readers skip entries numbered 0.
+    dh->entries = {{".", S_IFDIR, node->ino}, {"..", S_IFDIR, 1}};
+    if (node->kind == NodeKind::kTop) {
+      dh->entries.push_back({FuseServer::kContainers, S_IFDIR, FuseServer::kContainersId});
+      dh->entries.push_back({FuseServer::kImages, S_IFDIR, FuseServer::kImagesId});
+    } else if (node->kind == NodeKind::kCategory) {
+      std::lock_guard lock(self->roots_mu_);
+      for (const auto& [name, root] : self->roots_[node->category]) {
+        dh->entries.push_back({name, S_IFDIR, 1});
+      }
+    } else {
+      auto entries = node->root->ReadDir(node->path);
+      if (!entries.ok()) {
+        delete dh;
+        return ReplyError(req, self, Code(entries.error()));
+      }
+      for (auto& e : *entries) dh->entries.push_back(std::move(e));
+    }
+    fi->fh = reinterpret_cast<uint64_t>(dh);
+    fi->cache_readdir = node->kind == NodeKind::kUnion && node->root->read_only();
+    fi->keep_cache = fi->cache_readdir;
+    if (fuse_reply_open(req, fi) != 0) delete dh;
+  }
+
+  static void DoReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                        fuse_file_info* fi, bool plus) {
+    FuseServer* self = Self(req);
+    ++self->stats_.requests;
+    auto* dh = reinterpret_cast<DirHandle*>(fi->fh);
+    std::optional<NodeInfo> node;
+    if (plus) {
+      node = Node(req, ino);
+      if (!node) return;
+    }
+    std::string buf(size, '\0');
+    size_t used = 0;
+    for (size_t i = static_cast<size_t>(off); i < dh->entries.size(); ++i) {
+      const DirEntry& e = dh->entries[i];
+      size_t need;
+      if (!plus) {
+        struct stat st {};
+        st.st_ino = e.ino;
+        st.st_mode = e.type;
+        need = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &st,
+                                 static_cast<off_t>(i + 1));
+        if (need > size - used) break;
+      } else if (e.name == "." || e.name == "..") {
+        // The kernel takes no reference for these.
+        fuse_entry_param entry {};
+        entry.attr.st_ino = e.ino;
+        entry.attr.st_mode = e.type;
+        need = fuse_add_direntry_plus(req, buf.data() + used, size - used, e.name.c_str(), &entry,
+                                      static_cast<off_t>(i + 1));
+        if (need > size - used) break;
+      } else {
+        auto child = LookupChild(self, *node, e.name.c_str());
+        if (!child.ok()) continue;  // gone since opendir
+        need = fuse_add_direntry_plus(req, nullptr, 0, e.name.c_str(), nullptr, 0);
+        if (need > size - used) break;
+        // Only an entry that is sent gives the kernel a reference.
+        fuse_entry_param entry {};
+        entry.ino = self->table_.Ref(child->first);
+        entry.attr = child->second;
+        entry.attr_timeout = entry.entry_timeout = Timeout(self, child->first);
+        fuse_add_direntry_plus(req, buf.data() + used, size - used, e.name.c_str(), &entry,
+                               static_cast<off_t>(i + 1));
+      }
+      used += need;
+    }
+    fuse_reply_buf(req, buf.data(), used);
+  }
+
+  static void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+    DoReaddir(req, ino, size, off, fi, false);
+  }
+  static void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                          fuse_file_info* fi) {
+    DoReaddir(req, ino, size, off, fi, true);
+  }
+
+  static void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+    delete reinterpret_cast<DirHandle*>(fi->fh);
+    fuse_reply_err(req, 0);
+  }
+
+  static void fsyncdir(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) { fuse_reply_err(req, 0); }
+
+  static void statfs(fuse_req_t req, fuse_ino_t ino) {
+    FuseServer* self = Self(req);
+    auto node = Node(req, ino);
+    if (!node) return;
+    struct statvfs st;
+    if (node->kind == NodeKind::kUnion) {
+      auto r = node->root->StatFs();
+      if (!r.ok()) return ReplyError(req, self, Code(r.error()));
+      st = *r;
+    } else if (::statvfs(self->options_.statfs_dir.c_str(), &st) != 0) {
+      return ReplyError(req, self, errno);
+    }
+    fuse_reply_statfs(req, &st);
+  }
+
+  static void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value,
+                       size_t size, int flags) {
+    FuseServer* self = Self(req);
+    auto node = UnionNode(req, ino, ENOTSUP);
+    if (!node) return;
+    Status st = node->root->SetXattr(node->path, name, std::string(value, size), flags);
+    fuse_reply_err(req, st.ok() ? 0 : Code(st.error()));
+    if (!st.ok()) ++self->stats_.errors;
+  }
+
+  static void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+    FuseServer* self = Self(req);
+    auto node = UnionNode(req, ino, ENODATA);
+    if (!node) return;
+    auto value = node->root->GetXattr(node->path, name);
+    if (!value.ok()) return ReplyError(req, self, Code(value.error()));
+    if (size == 0) return (void)fuse_reply_xattr(req, value->size());
+    if (size < value->size()) return ReplyError(req, self, ERANGE);
+    fuse_reply_buf(req, value->data(), value->size());
+  }
+
+  static void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+    FuseServer* self = Self(req);
+    auto node = Node(req, ino);
+    if (!node) return;
+    std::string list;
+    if (node->kind == NodeKind::kUnion) {
+      auto names = node->root->ListXattr(node->path);
+      if (!names.ok()) return ReplyError(req, self, Code(names.error()));
+      for (const auto& n : *names) list.append(n).push_back('\0');
+    }
+    if (size == 0) return (void)fuse_reply_xattr(req, list.size());
+    if (size < list.size()) return ReplyError(req, self, ERANGE);
+    fuse_reply_buf(req, list.data(), list.size());
+  }
+
+  static void removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+    FuseServer* self = Self(req);
+    auto node = UnionNode(req, ino, ENOTSUP);
+    if (!node) return;
+    Status st = node->root->RemoveXattr(node->path, name);
+    fuse_reply_err(req, st.ok() ? 0 : Code(st.error()));
+    if (!st.ok()) ++self->stats_.errors;
+  }
+
+  static void access(fuse_req_t req, fuse_ino_t ino, int) {
+    // default_permissions: the kernel checks modes itself; this only says
+    // whether the node still exists.
+    auto node = Node(req, ino);
+    if (!node) return;
+    fuse_reply_err(req, 0);
+  }
+
+  static void fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset, off_t length,
+                        fuse_file_info* fi) {
+    auto* fh = reinterpret_cast<FileHandle*>(fi->fh);
+    if (fh->lower) return ReplyError(req, Self(req), EBADF);
+    int r = ::fallocate(fh->fd.get(), mode, offset, length);
+    fuse_reply_err(req, r == 0 ? 0 : errno);
+  }
+
+  static void lseek(fuse_req_t req, fuse_ino_t, off_t off, int whence, fuse_file_info* fi) {
+    auto* fh = reinterpret_cast<FileHandle*>(fi->fh);
+    off_t r = ::lseek(fh->fd.get(), off, whence);
+    if (r < 0) return ReplyError(req, Self(req), errno);
+    fuse_reply_lseek(req, r);
+  }
+
+  static void copy_file_range(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* fi_in,
+                              fuse_ino_t, off_t off_out, fuse_file_info* fi_out, size_t len,
+                              int flags) {
+    auto* in = reinterpret_cast<FileHandle*>(fi_in->fh);
+    auto* out = reinterpret_cast<FileHandle*>(fi_out->fh);
+    if (out->lower) return ReplyError(req, Self(req), EBADF);
+    loff_t a = off_in, b = off_out;
+    ssize_t n = ::copy_file_range(in->fd.get(), &a, out->fd.get(), &b, len,
+                                  static_cast<unsigned>(flags));
+    if (n < 0) return ReplyError(req, Self(req), errno);
+    Self(req)->stats_.bytes_written += static_cast<uint64_t>(n);
+    fuse_reply_write(req, static_cast<size_t>(n));
+  }
+
+  static fuse_lowlevel_ops Table() {
+    fuse_lowlevel_ops ops {};
+    ops.init = init;
+    ops.lookup = lookup;
+    ops.forget = forget;
+    ops.forget_multi = forget_multi;
+    ops.getattr = getattr;
+    ops.setattr = setattr;
+    ops.readlink = readlink;
+    ops.mknod = mknod;
+    ops.mkdir = mkdir;
+    ops.symlink = symlink;
+    ops.link = link;
+    ops.unlink = unlink;
+    ops.rmdir = rmdir;
+    ops.rename = rename;
+    ops.open = open;
+    ops.create = create;
+    ops.read = read;
+    ops.write_buf = write_buf;
+    ops.flush = flush;
+    ops.release = release;
+    ops.fsync = fsync;
+    ops.opendir = opendir;
+    ops.readdir = readdir;
+    ops.readdirplus = readdirplus;
+    ops.releasedir = releasedir;
+    ops.fsyncdir = fsyncdir;
+    ops.statfs = statfs;
+    ops.setxattr = setxattr;
+    ops.getxattr = getxattr;
+    ops.listxattr = listxattr;
+    ops.removexattr = removexattr;
+    ops.access = access;
+    ops.fallocate = fallocate;
+    ops.lseek = lseek;
+    ops.copy_file_range = copy_file_range;
+    return ops;
+  }
+};
+
+void FuseServer::Opened(uint64_t node, int fd) {
+  std::lock_guard lock(open_mu_);
+  open_files_.emplace(node, fd);
+}
+
+void FuseServer::Closed(uint64_t node, int fd) {
+  std::lock_guard lock(open_mu_);
+  auto [begin, end] = open_files_.equal_range(node);
+  for (auto it = begin; it != end; ++it) {
+    if (it->second == fd) {
+      open_files_.erase(it);
+      return;
+    }
+  }
+}
+
+bool FuseServer::StatOpenFile(uint64_t node, struct stat* st) {
+  std::lock_guard lock(open_mu_);
+  auto it = open_files_.find(node);
+  return it != open_files_.end() && ::fstat(it->second, st) == 0;
+}
+
+Status FuseServer::CleanStaleMount(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    // Something answers: a live mount of ours cannot be (the store lock
+    // says we are alone), so whatever is mounted there is left over.
+    struct stat parent;
+    std::string up = dir + "/..";
+    if (::stat(up.c_str(), &parent) == 0 && parent.st_dev != st.st_dev) {
+      if (::umount2(dir.c_str(), MNT_DETACH) != 0) return Error::FromErrno("unmount " + dir);
+    }
+    return Ok();
+  }
+  if (errno == ENOTCONN || errno == ECONNABORTED) {
+    if (::umount2(dir.c_str(), MNT_DETACH) != 0) return Error::FromErrno("unmount stale " + dir);
+    LogInfo("detached a stale FUSE mount at " + dir);
+  }
+  return Ok();
+}
+
+Result<std::unique_ptr<FuseServer>> FuseServer::Start(const FuseServerOptions& options) {
+  std::unique_ptr<FuseServer> server(new FuseServer());
+  server->options_ = options;
+  if (server->options_.statfs_dir.empty()) server->options_.statfs_dir = options.mountpoint;
+  for (const auto& [category, id] : {std::pair{kImages, kImagesId}, {kContainers, kContainersId}}) {
+    NodeInfo info;
+    info.kind = NodeKind::kCategory;
+    info.category = category;
+    info.ino = id;
+    server->table_.Pin(id, info);
+  }
+  RETURN_IF_ERROR(CleanStaleMount(options.mountpoint));
+  RETURN_IF_ERROR(MakeDirs(options.mountpoint, 0755));
+
+  std::vector<std::string> argv = {"stratad", "-o",
+                                   "allow_other,default_permissions,fsname=strata,subtype=strata"};
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(cargv.size()), cargv.data());
+  fuse_lowlevel_ops ops = FuseOps::Table();
+  server->session_ = fuse_session_new(&args, &ops, sizeof ops, server.get());
+  if (server->session_ == nullptr) return Error(EIO, "fuse_session_new failed");
+  if (fuse_session_mount(server->session_, options.mountpoint.c_str()) != 0) {
+    fuse_session_destroy(server->session_);
+    server->session_ = nullptr;
+    return Error(EIO, "mount FUSE at " + options.mountpoint + " failed (is /dev/fuse available?)");
+  }
+  FuseServer* raw = server.get();
+  server->loop_ = std::thread([raw] {
+    fuse_loop_config* cfg = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_max_threads(cfg, static_cast<unsigned>(raw->options_.max_threads));
+    fuse_loop_cfg_set_idle_threads(cfg, 4);
+    int r = fuse_session_loop_mt(raw->session_, cfg);
+    fuse_loop_cfg_destroy(cfg);
+    if (r != 0 && !raw->stopped_) LogError("FUSE session ended with " + std::to_string(r));
+  });
+  return server;
+}
+
+void FuseServer::Stop() {
+  if (session_ == nullptr || stopped_.exchange(true)) return;
+  fuse_session_exit(session_);
+  // Unmounting makes the loop's read of /dev/fuse return, so it ends.
+  fuse_session_unmount(session_);
+  if (loop_.joinable()) loop_.join();
+  fuse_session_destroy(session_);
+  session_ = nullptr;
+}
+
+FuseServer::~FuseServer() { Stop(); }
+
+Status FuseServer::AddRoot(const std::string& category, const std::string& name,
+                           std::shared_ptr<UnionRoot> root) {
+  if (category != kImages && category != kContainers) {
+    return Error::Invalid("unknown root category " + category);
+  }
+  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+    return Error::Invalid("invalid root name \"" + name + "\"");
+  }
+  // Negative entries under the categories are never cached, so the new
+  // root shows at once.
+  std::lock_guard lock(roots_mu_);
+  auto [it, inserted] = roots_[category].emplace(name, std::move(root));
+  if (!inserted) return Error::Exists(category + "/" + name + " is already mounted");
+  return Ok();
+}
+
+Status FuseServer::RemoveRoot(const std::string& category, const std::string& name) {
+  {
+    std::lock_guard lock(roots_mu_);
+    auto cat = roots_.find(category);
+    if (cat == roots_.end() || cat->second.erase(name) == 0) {
+      return Error::NotFound(category + "/" + name + " is not mounted");
+    }
+  }
+  // Drop the kernel's cached entry of the root, so it is gone at once.
+  if (session_ != nullptr) {
+    fuse_lowlevel_notify_inval_entry(session_, category == kImages ? kImagesId : kContainersId,
+                                     name.c_str(), name.size());
+  }
+  return Ok();
+}
+
+bool FuseServer::HasRoot(const std::string& category, const std::string& name) const {
+  std::lock_guard lock(roots_mu_);
+  auto cat = roots_.find(category);
+  return cat != roots_.end() && cat->second.count(name) != 0;
+}
+
+std::string FuseServer::PathOf(const std::string& category, const std::string& name) const {
+  return JoinPath(JoinPath(options_.mountpoint, category), name);
+}
+
+}  // namespace strata::fuse

@@ -1,0 +1,93 @@
+// FuseServer: the one FUSE session of stratad, mounted at <root>/mnt.
+//
+//   mnt/images/<name>/       read-only views of images
+//   mnt/containers/<name>/   container roots (lower view + writable upper)
+//
+// The FUSE operations are thin adapters: decode the request, call the
+// UnionRoot of the node, reply exactly once. The session runs on its own
+// threads (libfuse's multi-threaded loop) from Start() until Stop() or
+// destruction, which unmounts.
+//
+// Thread safety: AddRoot/RemoveRoot/HasRoot may be called from any thread
+// while the session serves requests.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "fuse/inode_table.h"
+#include "fuse/union_root.h"
+
+struct fuse_session;
+struct stat;
+
+namespace strata::fuse {
+
+// Per-operation counters, read by the monitor at scrape time.
+struct FuseStats {
+  std::atomic<uint64_t> bytes_read{0};
+  std::atomic<uint64_t> bytes_written{0};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> errors{0};
+};
+
+struct FuseServerOptions {
+  std::string mountpoint;  // created if missing; a stale mount there is detached
+  std::string statfs_dir;  // what statfs outside any root reports
+  int max_threads = 16;
+  double image_timeout = 86400.0;    // kernel cache of image views: they never change
+  double container_timeout = 1.0;    // container roots change only through us, but
+                                     // copy-up can change other names of a file
+};
+
+class FuseServer {
+ public:
+  static inline const std::string kImages = "images";
+  static inline const std::string kContainers = "containers";
+  static constexpr uint64_t kImagesId = 2;  // the category nodes' fixed ids
+  static constexpr uint64_t kContainersId = 3;
+
+  static Result<std::unique_ptr<FuseServer>> Start(const FuseServerOptions& options);
+  ~FuseServer();
+
+  Status AddRoot(const std::string& category, const std::string& name,
+                 std::shared_ptr<UnionRoot> root);
+  // The root disappears from the namespace; open files keep working.
+  Status RemoveRoot(const std::string& category, const std::string& name);
+  bool HasRoot(const std::string& category, const std::string& name) const;
+  std::string PathOf(const std::string& category, const std::string& name) const;
+
+  void Stop();
+  const FuseStats& stats() const { return stats_; }
+
+  // Detaches a FUSE mount left at dir by a crashed process (ENOTCONN).
+  static Status CleanStaleMount(const std::string& dir);
+
+ private:
+  friend struct FuseOps;
+  FuseServer() = default;
+  // Descriptors of open files by node, for fstat after unlink.
+  void Opened(uint64_t node, int fd);
+  void Closed(uint64_t node, int fd);
+  bool StatOpenFile(uint64_t node, struct stat* st);
+
+  FuseServerOptions options_;
+  struct fuse_session* session_ = nullptr;
+  std::thread loop_;
+  std::atomic<bool> stopped_{false};
+  InodeTable table_;
+  mutable std::mutex roots_mu_;
+  std::map<std::string, std::map<std::string, std::shared_ptr<UnionRoot>>> roots_;  // guarded
+  FuseStats stats_;
+  std::mutex open_mu_;
+  std::multimap<uint64_t, int> open_files_;  // guarded by open_mu_
+};
+
+}  // namespace strata::fuse

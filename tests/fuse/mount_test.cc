@@ -1,0 +1,171 @@
+// The FUSE session for real: a mount with an image view and a container
+// root, driven with ordinary system calls.
+#define BOOST_TEST_MODULE mount
+#include <boost/test/unit_test.hpp>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <set>
+#include <thread>
+
+#include "fuse/fuse_server.h"
+#include "fuse/lower.h"
+#include "storage/layer_importer.h"
+#include "storage/store.h"
+#include "tests/support/tar_builder.h"
+#include "tests/support/temp_store.h"
+
+using namespace strata;
+using namespace strata::fuse;
+using strata::testing::TarBuilder;
+
+namespace {
+
+struct Fixture {
+  TempDir dir = testing::MakeTempDir();
+  std::unique_ptr<storage::Store> store;
+  storage::Digest chain;
+  std::unique_ptr<FuseServer> server;
+  std::string mnt;
+
+  Fixture() {
+    if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
+      BOOST_TEST_MESSAGE("needs root and /dev/fuse; skipped");
+      std::exit(77);
+    }
+    store = std::move(storage::Store::Open({dir.path() + "/store"}).value());
+    std::string tar = TarBuilder()
+                          .Dir("etc")
+                          .File("etc/passwd", "root:x:0:0\n", {.mode = 0644})
+                          .File("etc/big", std::string(3 << 20, 'q'))
+                          .Hardlink("etc/big-link", "etc/big")
+                          .Symlink("etc/link", "passwd")
+                          .Dir("tmp", {.mode = 01777})
+                          .Finish();
+    testing::StringSource src(tar);
+    auto layer = std::move(storage::ImportLayer(store->objects(), src).value());
+    storage::Store::NewImage image;
+    image.diff_ids = {layer.diff_id};
+    image.new_layers = {&layer};
+    image.config = R"({"rootfs":{"type":"layers","diff_ids":[")" + layer.diff_id.str() + R"("]}})";
+    auto id = store->CommitImage(image);
+    BOOST_REQUIRE(id.ok());
+    chain = (*store->index().GetImage(*id))->chain;
+
+    mnt = dir.path() + "/mnt";
+    auto started = FuseServer::Start({.mountpoint = mnt, .statfs_dir = dir.path()});
+    BOOST_REQUIRE_MESSAGE(started.ok(), testing::ErrorText(started));
+    server = std::move(started).value();
+    UnionRootOptions view;
+    view.lower = MakeChainLower(store->index(), store->objects(), chain);
+    view.statfs_dir = dir.path();
+    BOOST_REQUIRE(server->AddRoot("images", "img", std::move(UnionRoot::Open(std::move(view)).value())).ok());
+    UnionRootOptions ctr;
+    ctr.lower = MakeChainLower(store->index(), store->objects(), chain);
+    ctr.upper_dir = dir.path() + "/c1/upper";
+    ctr.work_dir = dir.path() + "/c1/work";
+    BOOST_REQUIRE(server->AddRoot("containers", "c1", std::move(UnionRoot::Open(std::move(ctr)).value())).ok());
+  }
+  ~Fixture() {
+    if (server) server->Stop();
+  }
+  std::string Img(const std::string& p) { return mnt + "/images/img" + p; }
+  std::string Ctr(const std::string& p) { return mnt + "/containers/c1" + p; }
+};
+
+std::set<std::string> List(const std::string& path) {
+  std::set<std::string> names;
+  DIR* d = ::opendir(path.c_str());
+  BOOST_REQUIRE_MESSAGE(d != nullptr, path);
+  while (auto* de = ::readdir(d)) names.insert(de->d_name);
+  ::closedir(d);
+  return names;
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(the_namespace_and_an_image_view, Fixture) {
+  BOOST_TEST((List(mnt) == std::set<std::string>{".", "..", "containers", "images"}));
+  BOOST_TEST((List(mnt + "/images") == std::set<std::string>{".", "..", "img"}));
+  BOOST_TEST(*ReadFile(Img("/etc/passwd")) == "root:x:0:0\n");
+  BOOST_TEST(ReadFile(Img("/etc/big"))->size() == (3u << 20));
+  struct stat a, b;
+  BOOST_REQUIRE(::stat(Img("/etc/big").c_str(), &a) == 0);
+  BOOST_REQUIRE(::stat(Img("/etc/big-link").c_str(), &b) == 0);
+  BOOST_TEST(a.st_ino == b.st_ino);
+  BOOST_TEST(a.st_nlink == 2u);
+  char target[64] = {};
+  BOOST_TEST(::readlink(Img("/etc/link").c_str(), target, sizeof target) == 6);
+  BOOST_TEST(std::string(target) == "passwd");
+  BOOST_TEST(::open(Img("/etc/new").c_str(), O_CREAT | O_WRONLY, 0644) == -1);
+  BOOST_TEST(errno == EROFS);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_container_root_writes_to_its_upper, Fixture) {
+  {
+    int fd = ::open(Ctr("/etc/passwd").c_str(), O_WRONLY | O_APPEND);
+    BOOST_REQUIRE(fd >= 0);
+    BOOST_TEST(::write(fd, "x\n", 2) == 2);
+    ::close(fd);
+  }
+  BOOST_TEST(*ReadFile(Ctr("/etc/passwd")) == "root:x:0:0\nx\n");
+  BOOST_TEST(*ReadFile(dir.path() + "/c1/upper/etc/passwd") == "root:x:0:0\nx\n");
+  BOOST_TEST(*ReadFile(Img("/etc/passwd")) == "root:x:0:0\n");  // the image is unchanged
+  BOOST_REQUIRE(WriteFileAtomic(Ctr("/tmp/new"), "fresh").ok());
+  BOOST_TEST(*ReadFile(Ctr("/tmp/new")) == "fresh");
+  BOOST_REQUIRE(::unlink(Ctr("/etc/link").c_str()) == 0);
+  BOOST_TEST((List(Ctr("/etc")) == std::set<std::string>{".", "..", "passwd", "big", "big-link"}));
+  BOOST_REQUIRE(::mkdir(Ctr("/d").c_str(), 0755) == 0);
+  BOOST_REQUIRE(::rename(Ctr("/etc").c_str(), Ctr("/d/etc").c_str()) == 0);
+  BOOST_TEST(*ReadFile(Ctr("/d/etc/big-link")) == std::string(3 << 20, 'q'));
+  // An open file whose name is unlinked keeps working, with no links left.
+  int fd = ::open(Ctr("/tmp/new").c_str(), O_RDWR);
+  BOOST_REQUIRE(fd >= 0);
+  BOOST_REQUIRE(::unlink(Ctr("/tmp/new").c_str()) == 0);
+  struct stat st;
+  BOOST_REQUIRE(::fstat(fd, &st) == 0);
+  BOOST_TEST(st.st_nlink == 0u);
+  char buf[8];
+  BOOST_TEST(::pread(fd, buf, sizeof buf, 0) == 5);
+  ::close(fd);
+  // statfs reports the filesystem behind the upper.
+  struct statvfs want, got;
+  BOOST_REQUIRE(::statvfs((dir.path() + "/c1/upper").c_str(), &want) == 0);
+  BOOST_REQUIRE(::statvfs(Ctr("/").c_str(), &got) == 0);
+  BOOST_TEST(got.f_blocks == want.f_blocks);
+  // xattrs.
+  BOOST_REQUIRE(::setxattr(Ctr("/d").c_str(), "user.k", "v", 1, 0) == 0);
+  char v[4] = {};
+  BOOST_TEST(::getxattr(Ctr("/d").c_str(), "user.k", v, sizeof v) == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(concurrent_readers_and_writers, Fixture) {
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      std::string path = Ctr("/tmp/f" + std::to_string(t));
+      for (int i = 0; i < 50; ++i) {
+        if (!WriteFileAtomic(path, std::to_string(i)).ok()) ++failures;
+        auto big = ReadFile(Ctr("/etc/big"));
+        if (!big.ok() || big->size() != (3u << 20)) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(failures.load() == 0);
+  BOOST_TEST(List(Ctr("/tmp")).size() == 10u);
+}
+
+BOOST_FIXTURE_TEST_CASE(removed_roots_disappear, Fixture) {
+  BOOST_TEST(::access(Img("/etc").c_str(), F_OK) == 0);
+  BOOST_REQUIRE(server->RemoveRoot("images", "img").ok());
+  BOOST_TEST(::access(Img("/etc").c_str(), F_OK) != 0);
+  BOOST_TEST((List(mnt + "/images") == std::set<std::string>{".", ".."}));
+}
