@@ -1,0 +1,79 @@
+// ApiRouter: the routes of stratad's API, translating requests into Store
+// calls and their results into JSON. It knows nothing of sockets or HTTP
+// framing: ApiServer decodes a request into an ApiRequest and hands it a
+// ResponseWriter. The wire conventions are in api_protocol.h; the routes and
+// their bodies are listed in docs/api.md.
+//
+//   GET    /v1/version                   {"version","api_version","root"}
+//   GET    /v1/system/df                 Store::DiskUsage
+//   GET    /v1/images                    {"images":[summary...]}
+//   POST   /v1/images/import             {path, tags[], platform}     NDJSON stream
+//   POST   /v1/images/import-rootfs      {path, tag}                  NDJSON stream
+//   GET    /v1/images/{ref}              summary + "config"
+//   GET    /v1/images/{ref}/history      {"history":[...]}, newest first
+//   POST   /v1/images/{ref}/tag          {name}            -> 201 {"id","tag"}
+//   DELETE /v1/images/{ref}              {"removed":[...]}
+//   POST   /v1/images/{ref}/export       {path, format}               NDJSON stream
+//
+// Paths in bodies name files on the service's host and must be absolute
+// (the client resolves relative paths against its own working directory).
+//
+// Thread safety: Handle() may be called concurrently (the Store is
+// thread-safe); one call uses its ResponseWriter from one thread at a time.
+#pragma once
+
+#include <string>
+
+#include <boost/json/value.hpp>
+
+#include "storage/store.h"
+
+namespace strata::runtime {
+
+struct ApiRequest {
+  std::string method;  // "GET", "POST", "DELETE", ...
+  std::string target;  // the request target as received ("/v1/images?x")
+  std::string body;    // empty or JSON
+};
+
+// How a handler answers. Exactly one of: one Reply(); or StartStream(), any
+// number of StreamLine(), FinishStream(). A writer whose peer went away keeps
+// accepting calls and drops them (the operation still completes).
+class ResponseWriter {
+ public:
+  virtual ~ResponseWriter() = default;
+  virtual void Reply(unsigned status, const boost::json::value& body) = 0;
+  // Sends a 200 header announcing a chunked application/x-ndjson body.
+  virtual void StartStream() = 0;
+  virtual void StreamLine(const boost::json::value& line) = 0;
+  virtual void FinishStream() = 0;
+};
+
+class ApiRouter {
+ public:
+  // store must outlive the router.
+  explicit ApiRouter(storage::Store& store) : store_(store) {}
+
+  // Answers request through writer exactly once. Unknown paths get 404,
+  // a known path with another method 405; handler errors get the status
+  // StatusForErrno gives. May throw only std::bad_alloc.
+  void Handle(const ApiRequest& request, ResponseWriter& writer);
+
+ private:
+  class Call;
+  struct Route;
+  Status Version(Call& call);
+  Status DiskUsage(Call& call);
+  Status ListImages(Call& call);
+  Status ImportImage(Call& call);
+  Status ImportRootfs(Call& call);
+  Status InspectImage(Call& call);
+  Status ImageHistory(Call& call);
+  Status TagImage(Call& call);
+  Status RemoveImage(Call& call);
+  Status ExportImage(Call& call);
+
+  storage::Store& store_;
+};
+
+}  // namespace strata::runtime
