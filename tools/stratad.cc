@@ -1,0 +1,108 @@
+// stratad: the service. It alone opens the store read-write and serves the
+// API on a Unix socket until SIGTERM or SIGINT. This file only parses
+// arguments and wires the components together.
+//
+// Exit status: 0 after a signal-initiated shutdown, 1 when the service cannot
+// start, 2 on a usage error.
+#include <pthread.h>
+#include <signal.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "common/fs.h"
+#include "common/log.h"
+#include "runtime/api_protocol.h"
+#include "runtime/api_server.h"
+#include "storage/store.h"
+
+namespace strata::tools {
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+std::string EnvOr(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+int Fail(const std::string& message) {
+  std::cerr << "stratad: " << message << "\n";
+  return kExitFailure;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"stratad: the strata service (store, API; later FUSE, containers, metrics)",
+               "stratad"};
+  std::string root = EnvOr("STRATA_ROOT", "/var/lib/strata");
+  std::string socket = EnvOr("STRATA_SOCKET", "/run/strata/strata.sock");
+  std::string metrics_addr;
+  std::string runtime_path;
+  app.add_option("--root", root, "the store's root directory [env STRATA_ROOT]")
+      ->capture_default_str();
+  app.add_option("--socket", socket, "the API's Unix socket [env STRATA_SOCKET]")
+      ->capture_default_str();
+  app.add_option("--metrics-addr", metrics_addr,
+                 "HOST:PORT to serve Prometheus /metrics on (accepted; not served yet: "
+                 "the monitor is a later component)");
+  app.add_option("--runtime", runtime_path,
+                 "OCI runtime for containers, e.g. crun or strata-runtime (accepted; not used "
+                 "yet: containers are a later component)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    std::cerr << "stratad: " << e.what() << " (see 'stratad --help')\n";
+    return kExitUsage;
+  }
+
+  // Block the shutdown signals before any thread exists (RocksDB starts
+  // some in Open), so that every thread inherits the mask and only the
+  // sigwait below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::error_code ec;
+  std::filesystem::path abs_root = std::filesystem::absolute(root, ec);
+  if (!ec) root = abs_root.lexically_normal().string();
+
+  auto store = storage::Store::Open({.root = root});
+  if (!store.ok()) {
+    if (store.error().code() == EBUSY)
+      return Fail("store " + root + " is in use by another stratad");
+    return Fail("open store " + root + ": " + store.error().message());
+  }
+
+  std::string socket_dir = std::filesystem::path(socket).parent_path().string();
+  if (!socket_dir.empty()) {
+    if (Status s = MakeDirs(socket_dir, 0755); !s.ok()) return Fail(s.error().message());
+  }
+  auto server = runtime::ApiServer::Start({.socket_path = socket}, **store);
+  if (!server.ok()) return Fail(server.error().message());
+
+  LogInfo("stratad " + std::string(runtime::StrataVersion()) + " serving store " + root + " on " +
+          socket);
+  int sig = 0;
+  while (sigwait(&signals, &sig) != 0) {
+  }
+  LogInfo(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
+  (*server)->Stop();
+  server = Error();  // destroy the server before the store it uses
+  store = Error();
+  return 0;
+}
+
+}  // namespace
+}  // namespace strata::tools
+
+int main(int argc, char** argv) { return strata::tools::Main(argc, argv); }
