@@ -92,27 +92,31 @@ inline Status Ok() { return {}; }
 
 }  // namespace strata
 
-// Propagates an error from an expression returning Result/Status.
+// Propagates an error from an expression returning Result/Status. The
+// temporaries get unique names, so the macros nest (e.g. in lambdas).
 #define STRATA_CONCAT_INNER(a, b) a##b
 #define STRATA_CONCAT(a, b) STRATA_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                           \
-  do {                                                  \
-    auto _status = (expr);                              \
-    if (!_status.ok()) return std::move(_status).error(); \
+#define RETURN_IF_ERROR(expr) RETURN_IF_ERROR_IMPL(STRATA_CONCAT(_status_, __COUNTER__), expr)
+#define RETURN_IF_ERROR_IMPL(tmp, expr)                \
+  do {                                                 \
+    auto tmp = (expr);                                 \
+    if (!tmp.ok()) return std::move(tmp).error();      \
   } while (0)
 
 // ASSIGN_OR_RETURN(auto x, Foo()); binds the value or returns the error.
 #define ASSIGN_OR_RETURN(lhs, expr) \
-  ASSIGN_OR_RETURN_IMPL(STRATA_CONCAT(_result_, __LINE__), lhs, expr)
+  ASSIGN_OR_RETURN_IMPL(STRATA_CONCAT(_result_, __COUNTER__), lhs, expr)
 #define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                          \
   if (!tmp.ok()) return std::move(tmp).error(); \
   lhs = std::move(tmp).value()
 
 // Like RETURN_IF_ERROR, adding context to the error on the way up.
-#define RETURN_IF_ERROR_CTX(expr, ctx)                                 \
-  do {                                                                 \
-    auto _status = (expr);                                             \
-    if (!_status.ok()) return std::move(_status).error().Context(ctx); \
+#define RETURN_IF_ERROR_CTX(expr, ctx) \
+  RETURN_IF_ERROR_CTX_IMPL(STRATA_CONCAT(_status_, __COUNTER__), expr, ctx)
+#define RETURN_IF_ERROR_CTX_IMPL(tmp, expr, ctx)                 \
+  do {                                                           \
+    auto tmp = (expr);                                           \
+    if (!tmp.ok()) return std::move(tmp).error().Context(ctx);   \
   } while (0)

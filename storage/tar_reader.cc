@@ -193,9 +193,21 @@ Status TarReader::ApplyPax(std::string_view records, bool global, TarHeader*,
 
 Result<bool> TarReader::Next(TarHeader* h, std::string* raw) {
   if (done_) return false;
-  // Whatever of the previous entry was not read as content is raw.
-  RETURN_IF_ERROR(TakeRaw(static_cast<size_t>(data_left_ + padding_left_), raw));
-  data_left_ = padding_left_ = 0;
+  // Whatever of the previous entry was not read as content is raw: unread
+  // bytes of a non-file entry must all be there; the padding after the last
+  // entry may be cut short by writers that end the stream right there.
+  RETURN_IF_ERROR(TakeRaw(static_cast<size_t>(data_left_), raw));
+  data_left_ = 0;
+  while (padding_left_ > 0) {
+    ASSIGN_OR_RETURN(size_t avail, Fill(static_cast<size_t>(padding_left_)));
+    if (avail == 0) {
+      done_ = true;
+      return false;
+    }
+    size_t take = std::min<size_t>(avail, static_cast<size_t>(padding_left_));
+    RETURN_IF_ERROR(TakeRaw(take, raw));
+    padding_left_ -= take;
+  }
 
   std::map<std::string, std::string> pax;
   std::string gnu_longname, gnu_longlink;

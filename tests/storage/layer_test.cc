@@ -224,3 +224,13 @@ BOOST_FIXTURE_TEST_CASE(a_tar_without_end_blocks_and_with_trailing_data, Fixture
   std::string with_tail = tar + "trailing";
   BOOST_TEST((RoundTrip(with_tail) == with_tail));
 }
+
+BOOST_FIXTURE_TEST_CASE(a_tar_cut_after_its_last_content_is_accepted, Fixture) {
+  // Some writers end the stream right after the last file's content, with
+  // neither padding nor end blocks; the bytes still reproduce exactly.
+  std::string tar = TarBuilder(TarBuilder::Format::kUstar).File("a", "12345").Finish();
+  std::string cut = tar.substr(0, 512 + 5);
+  BOOST_TEST((RoundTrip(cut) == cut));
+  std::string half_padded = tar.substr(0, 512 + 100);
+  BOOST_TEST((RoundTrip(half_padded) == half_padded));
+}
