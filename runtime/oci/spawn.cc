@@ -1,0 +1,89 @@
+#include "runtime/oci/spawn.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+#include "runtime/oci/process.h"
+
+namespace strata::runtime::oci {
+namespace {
+
+[[noreturn]] void RunStageOne(SpawnOptions& options, const SyncSocket& sync,
+                              const std::function<void(const SyncSocket&)>& body) {
+  auto fail = [&](Error err) { sync.ReportAndExit(err); };
+  if (options.cgroup != nullptr) {
+    Status st = options.cgroup->Join(0);
+    if (!st.ok()) fail(std::move(st).error().Context("join the container's cgroup"));
+  }
+  if (options.oom_score_adj) {
+    auto fd = OpenFile("/proc/self/oom_score_adj", O_WRONLY);
+    Status st = fd.ok() ? WriteAll(fd->get(), std::to_string(*options.oom_score_adj))
+                        : Status(std::move(fd).error());
+    if (!st.ok()) fail(std::move(st).error().Context("set oom_score_adj"));
+  }
+  Status st = JoinNamespaces(options.join);
+  if (st.ok()) st = UnshareNamespaces(options.create);
+  if (!st.ok()) fail(std::move(st).error());
+
+  int go[2];
+  if (::pipe2(go, O_CLOEXEC) != 0) fail(Error::FromErrno("pipe"));
+  pid_t pid = ::fork();
+  if (pid < 0) fail(Error::FromErrno("fork the container process"));
+  if (pid == 0) {
+    ::close(go[1]);
+    char byte;
+    ssize_t n;
+    do {
+      n = ::read(go[0], &byte, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) ::_exit(1);  // stage 1 failed; it reported why
+    ::close(go[0]);
+    body(sync);
+    ::_exit(0);
+  }
+  ::close(go[0]);
+  st = sync.Send({SyncKind::kPid, pid, ""});
+  if (!st.ok()) ::_exit(1);
+  (void)!::write(go[1], "g", 1);
+  ::_exit(0);
+}
+
+}  // namespace
+
+Result<pid_t> Spawn(SpawnOptions options, std::pair<SyncSocket, SyncSocket>& sync,
+                    const std::function<void(const SyncSocket&)>& body) {
+  pid_t stage1 = ::fork();
+  if (stage1 < 0) return Error::FromErrno("fork");
+  if (stage1 == 0) {
+    ResetSignals();
+    sync.first.Close();
+    RunStageOne(options, sync.second, body);
+  }
+  sync.second.Close();
+  auto message = sync.first.Receive();
+  (void)WaitForPid(stage1);
+  if (!message.ok()) return std::move(message).error();
+  if (!message->has_value()) return Error(ECHILD, "the runtime's first child died");
+  if ((*message)->kind == SyncKind::kError) return ErrorFromMessage(**message);
+  if ((*message)->kind != SyncKind::kPid) return Error(EPROTO, "unexpected message from stage 1");
+  return static_cast<pid_t>((*message)->value);
+}
+
+Result<int> WaitForPid(pid_t pid) {
+  int status = 0;
+  for (;;) {
+    pid_t r = ::waitpid(pid, &status, 0);
+    if (r == pid) return status;
+    if (r < 0 && errno != EINTR) return Error::FromErrno("waitpid " + std::to_string(pid));
+  }
+}
+
+int ExitCode(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return 255;
+}
+
+}  // namespace strata::runtime::oci
