@@ -1,6 +1,5 @@
 // Container::Exec: a new process in a running container's namespaces and
 // cgroup (runc exec).
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -67,7 +66,8 @@ Result<Process> BuildProcess(const ExecOptions& o, const StateDir& dir) {
   return p;
 }
 
-[[noreturn]] void RunExecProcess(const Process& p, int console_fd, const SyncSocket& sync) {
+[[noreturn]] void RunExecProcess(const Process& p, int console_fd, int preserve_fds,
+                                 const SyncSocket& sync) {
   auto fail = [&](Error err) { sync.ReportAndExit(err); };
   if (p.terminal) {
     if (::setsid() < 0) fail(Error::FromErrno("setsid"));
@@ -79,7 +79,8 @@ Result<Process> BuildProcess(const ExecOptions& o, const StateDir& dir) {
     if (!st.ok()) fail(std::move(st).error());
   }
   std::vector<std::string> env = ProcessEnvironment(p);
-  Status st = PrepareProcess(p);
+  Status st = SetExecFds(preserve_fds);
+  if (st.ok()) st = PrepareProcess(p);
   if (!st.ok()) fail(std::move(st).error());
   auto program = FindExecutable(p.args[0], env);
   if (!program.ok()) fail(std::move(program).error());
@@ -127,12 +128,9 @@ Result<int> Container::Exec(const ExecOptions& options) {
 
   ASSIGN_OR_RETURN(auto sync, SyncSocket::Pair());
   int console_fd = console.get();
-  for (int fd = 3; fd < 3 + options.preserve_fds; ++fd) {
-    int flags = ::fcntl(fd, F_GETFD);
-    if (flags >= 0) ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
-  }
+  int preserve = options.preserve_fds;
   ASSIGN_OR_RETURN(pid_t pid, Spawn(std::move(spawn), sync, [&](const SyncSocket& child) {
-                     RunExecProcess(process, console_fd, child);
+                     RunExecProcess(process, console_fd, preserve, child);
                    }));
   console.reset();
   // The process's end closes when execve succeeds; before that, an error.

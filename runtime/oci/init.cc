@@ -72,10 +72,7 @@ Result<ReadyToExec> SetUp(const InitOptions& o) {
   RETURN_IF_ERROR(MakeReadonlyPaths(spec.linux.readonly_paths));
   RETURN_IF_ERROR(MaskPaths(spec.linux.masked_paths));
 
-  for (int fd = 3; fd < 3 + o.preserve_fds; ++fd) {
-    int flags = ::fcntl(fd, F_GETFD);
-    if (flags >= 0) ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
-  }
+  RETURN_IF_ERROR(SetExecFds(o.preserve_fds));
 
   ready.env = ProcessEnvironment(spec.process);
   RETURN_IF_ERROR(PrepareProcess(spec.process));

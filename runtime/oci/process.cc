@@ -1,10 +1,13 @@
 #include "runtime/oci/process.h"
 
+#include <fcntl.h>
 #include <grp.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/fs.h"
@@ -116,6 +119,19 @@ Status PrepareProcess(const Process& p) {
   ::umask(p.user.umask.value_or(022));
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     return Error::FromErrno("prctl(PR_SET_NO_NEW_PRIVS)");
+  }
+  return Ok();
+}
+
+Status SetExecFds(int preserve) {
+  for (int fd = 3; fd < 3 + preserve; ++fd) {
+    int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0 && ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) != 0) {
+      return Error::FromErrno("keep fd " + std::to_string(fd));
+    }
+  }
+  if (::syscall(SYS_close_range, 3 + preserve, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    return Error::FromErrno("mark fds close-on-exec");
   }
   return Ok();
 }

@@ -33,6 +33,11 @@ void ResetSignals();
 
 Status PrepareProcess(const Process& process);
 
+// Makes fds 3 .. 3+preserve-1 survive execve and every fd above them close on
+// execve, so nothing the runtime or its caller had open (a host directory, a
+// socket) leaks into the container.
+Status SetExecFds(int preserve);
+
 // process.env, plus HOME (from the container's /etc/passwd entry of the uid,
 // else "/") when it is not set. Read before PrepareProcess drops privileges.
 std::vector<std::string> ProcessEnvironment(const Process& process);

@@ -1,6 +1,7 @@
 #include "runtime/oci/spawn.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,12 @@ namespace {
 [[noreturn]] void RunStageOne(SpawnOptions& options, const SyncSocket& sync,
                               const std::function<void(const SyncSocket&)>& body) {
   auto fail = [&](Error err) { sync.ReportAndExit(err); };
+  // Until it execs, the target is a copy of the runtime inside the
+  // container: non-dumpable, its /proc/PID/exe (the host's strata-runtime
+  // binary) and memory are out of reach of the container's processes, which
+  // lack CAP_SYS_PTRACE (CVE-2019-5736). execve makes the process dumpable
+  // again.
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) fail(Error::FromErrno("prctl(PR_SET_DUMPABLE)"));
   if (options.cgroup != nullptr) {
     Status st = options.cgroup->Join(0);
     if (!st.ok()) fail(std::move(st).error().Context("join the container's cgroup"));
@@ -30,7 +37,15 @@ namespace {
   int go[2];
   if (::pipe2(go, O_CLOEXEC) != 0) fail(Error::FromErrno("pipe"));
   pid_t pid = ::fork();
-  if (pid < 0) fail(Error::FromErrno("fork the container process"));
+  if (pid < 0) {
+    // A pid namespace whose init has exited refuses new members with ENOMEM.
+    bool joined_pid = false;
+    for (const auto& ns : options.join) joined_pid |= ns.kind == NamespaceKind::kPid;
+    if (errno == ENOMEM && joined_pid) {
+      fail(Error(ESRCH, "fork into the container: its init has exited"));
+    }
+    fail(Error::FromErrno("fork the container process"));
+  }
   if (pid == 0) {
     ::close(go[1]);
     char byte;

@@ -1,6 +1,7 @@
 // Starting a process inside a container: the double fork.
 //
 // The runtime forks "stage 1", which
+//   0. makes itself non-dumpable (inherited by the target until it execs)
 //   1. joins the container's cgroup (so everything it forks is accounted
 //      there from its first instruction, and a new cgroup namespace is
 //      rooted at the container's cgroup),
