@@ -184,7 +184,7 @@ struct FuseOps {
     fuse_reply_none(req);
   }
 
-  static void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  static void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
     FuseServer* self = Self(req);
     ++self->stats_.requests;
     auto node = Node(req, ino);

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "runtime/api_protocol.h"
+#include "runtime/image_mounts.h"
 
 namespace strata::runtime {
 namespace json = boost::json;
@@ -237,6 +238,9 @@ void ApiRouter::Handle(const ApiRequest& request, ResponseWriter& writer) {
       {"GET", {"images", "{ref}", "history"}, &ApiRouter::ImageHistory},
       {"POST", {"images", "{ref}", "tag"}, &ApiRouter::TagImage},
       {"POST", {"images", "{ref}", "export"}, &ApiRouter::ExportImage},
+      {"GET", {"mounts"}, &ApiRouter::ListMounts},
+      {"POST", {"mounts"}, &ApiRouter::Mount},
+      {"DELETE", {"mounts", "{ref}"}, &ApiRouter::Unmount},
   };
 
   auto fail = [&](const Error& e) {
@@ -456,6 +460,48 @@ Status ApiRouter::ExportImage(Call& call) {
                                     {"path", options.path},
                                     {"format", format.empty() ? "oci-archive" : format}});
   });
+  return Ok();
+}
+
+namespace {
+
+json::object MountToJson(const MountRecord& m) {
+  return json::object{{"dir", m.dir}, {"image", m.image}, {"writable", !m.scratch.empty()}};
+}
+
+Error NoMounts() { return Error(ENOTSUP, "this stratad serves no mounts"); }
+
+}  // namespace
+
+Status ApiRouter::ListMounts(Call& call) {
+  if (mounts_ == nullptr) return NoMounts();
+  json::array out;
+  for (const auto& m : mounts_->List()) out.push_back(MountToJson(m));
+  call.Reply(200, json::object{{"mounts", std::move(out)}});
+  return Ok();
+}
+
+Status ApiRouter::Mount(Call& call) {
+  if (mounts_ == nullptr) return NoMounts();
+  ASSIGN_OR_RETURN(json::object body, call.Body());
+  ASSIGN_OR_RETURN(std::string image, StringField(body, "image", true));
+  ASSIGN_OR_RETURN(std::string path, PathField(body));
+  bool writable = false;
+  if (auto* w = body.if_contains("writable"); w != nullptr) {
+    if (!w->is_bool()) return Error::Invalid("\"writable\" must be true or false");
+    writable = w->as_bool();
+  }
+  ASSIGN_OR_RETURN(MountRecord m, mounts_->Mount(image, path, writable));
+  LogInfo("mounted " + m.image + (writable ? " (writable)" : "") + " at " + m.dir);
+  call.Reply(201, MountToJson(m));
+  return Ok();
+}
+
+Status ApiRouter::Unmount(Call& call) {
+  if (mounts_ == nullptr) return NoMounts();
+  RETURN_IF_ERROR(mounts_->Unmount(call.ref()));
+  LogInfo("unmounted " + call.ref());
+  call.Reply(200, json::object{{"unmounted", call.ref()}});
   return Ok();
 }
 

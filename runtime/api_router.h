@@ -14,6 +14,9 @@
 //   POST   /v1/images/{ref}/tag          {name}            -> 201 {"id","tag"}
 //   DELETE /v1/images/{ref}              {"removed":[...]}
 //   POST   /v1/images/{ref}/export       {path, format}               NDJSON stream
+//   GET    /v1/mounts                    {"mounts":[{dir,image,writable}...]}
+//   POST   /v1/mounts                    {image, path, writable}   -> 201 the mount
+//   DELETE /v1/mounts/{ref}              {ref} = the mount's path  -> {"unmounted"}
 //
 // Paths in bodies name files on the service's host and must be absolute
 // (the client resolves relative paths against its own working directory).
@@ -29,6 +32,15 @@
 #include "storage/store.h"
 
 namespace strata::runtime {
+
+class ImageMounts;
+
+// What the routes act on. Services that are absent (a router over a bare
+// store, in tests) answer their routes with ENOTSUP.
+struct ApiServices {
+  storage::Store& store;
+  ImageMounts* mounts = nullptr;
+};
 
 struct ApiRequest {
   std::string method;  // "GET", "POST", "DELETE", ...
@@ -51,8 +63,9 @@ class ResponseWriter {
 
 class ApiRouter {
  public:
-  // store must outlive the router.
-  explicit ApiRouter(storage::Store& store) : store_(store) {}
+  // The services must outlive the router.
+  explicit ApiRouter(const ApiServices& services)
+      : store_(services.store), mounts_(services.mounts) {}
 
   // Answers request through writer exactly once. Unknown paths get 404,
   // a known path with another method 405; handler errors get the status
@@ -72,8 +85,12 @@ class ApiRouter {
   Status TagImage(Call& call);
   Status RemoveImage(Call& call);
   Status ExportImage(Call& call);
+  Status ListMounts(Call& call);
+  Status Mount(Call& call);
+  Status Unmount(Call& call);
 
   storage::Store& store_;
+  ImageMounts* mounts_;
 };
 
 }  // namespace strata::runtime

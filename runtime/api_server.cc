@@ -153,7 +153,8 @@ struct ApiServer::Impl {
     std::atomic<bool> done{false};
   };
 
-  Impl(const ApiServerOptions& opts, storage::Store& store) : options(opts), router(store) {}
+  Impl(const ApiServerOptions& opts, const ApiServices& services)
+      : options(opts), router(services) {}
 
   Status Listen();
   void AcceptLoop();
@@ -353,8 +354,8 @@ ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ApiServer::~ApiServer() { Stop(); }
 
 Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptions& options,
-                                                    storage::Store& store) {
-  auto impl = std::make_unique<Impl>(options, store);
+                                                    const ApiServices& services) {
+  auto impl = std::make_unique<Impl>(options, services);
   RETURN_IF_ERROR_CTX(impl->Listen(), "api socket");
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
 }

@@ -30,6 +30,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "runtime/api_router.h"
 #include "storage/store.h"
 
 namespace strata::runtime {
@@ -43,9 +44,14 @@ struct ApiServerOptions {
 
 class ApiServer {
  public:
-  // Creates the socket and starts accepting. store must outlive the server.
+  // Creates the socket and starts accepting. The services must outlive
+  // the server.
   static Result<std::unique_ptr<ApiServer>> Start(const ApiServerOptions& options,
-                                                  storage::Store& store);
+                                                  const ApiServices& services);
+  static Result<std::unique_ptr<ApiServer>> Start(const ApiServerOptions& options,
+                                                  storage::Store& store) {
+    return Start(options, ApiServices{store});
+  }
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;

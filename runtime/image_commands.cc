@@ -356,4 +356,22 @@ Status Version(CommandContext& ctx, OutputFormat format) {
   return Ok();
 }
 
+Status ImageMount(CommandContext& ctx, const std::string& ref, const std::string& dir,
+                  bool writable) {
+  ASSIGN_OR_RETURN(std::string abs, AbsolutePath(dir));
+  json::object body{{"image", ref}, {"path", abs}, {"writable", writable}};
+  ASSIGN_OR_RETURN(json::value v, Call(ctx, "POST", BuildTarget({"mounts"}), body,
+                                       "mount " + ref + " at " + abs));
+  (void)v;
+  return Ok();
+}
+
+Status ImageUnmount(CommandContext& ctx, const std::string& dir) {
+  ASSIGN_OR_RETURN(std::string abs, AbsolutePath(dir));
+  ASSIGN_OR_RETURN(json::value v, Call(ctx, "DELETE", BuildTarget({"mounts", abs}), nullptr,
+                                       "umount " + abs));
+  (void)v;
+  return Ok();
+}
+
 }  // namespace strata::runtime

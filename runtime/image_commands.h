@@ -51,6 +51,12 @@ Status ImageRemove(CommandContext& ctx, const std::vector<std::string>& refs);
 Status ImageExport(CommandContext& ctx, const std::string& ref, const std::string& path,
                    const std::string& format);
 
+// `strata mount [--writable] IMG DIR` and `strata umount DIR`: DIR must
+// exist; a writable mount's changes are thrown away by umount.
+Status ImageMount(CommandContext& ctx, const std::string& ref, const std::string& dir,
+                  bool writable);
+Status ImageUnmount(CommandContext& ctx, const std::string& dir);
+
 Status DiskUsage(CommandContext& ctx, bool verbose, OutputFormat format);
 Status Version(CommandContext& ctx, OutputFormat format);
 

@@ -58,6 +58,7 @@ struct Args {
   std::string format = "table";
   bool quiet = false;
   bool verbose = false;
+  bool writable = false;
   std::string path, output, ref, name, tag, platform, archive_format = "oci-archive";
   std::vector<std::string> refs, tags;
 };
@@ -66,81 +67,99 @@ void AddImageCommands(CLI::App& app, Args& a, Command& run) {
   CLI::App* image = app.add_subcommand("image", "Manage images");
   image->require_subcommand(1);
 
-  CLI::App* import = image->add_subcommand(
+  CLI::App* import_cmd = image->add_subcommand(
       "import", "Import an image from an OCI layout directory, an OCI archive or a docker-archive");
-  import->add_option("PATH", a.path, "the directory or archive")->required();
-  import->add_option("-t,--tag", a.tags, "tag the image NAME[:TAG] (repeatable)");
-  import->add_option("--platform", a.platform, "os/arch[/variant] to pick from an image index");
-  import->callback([&] {
+  import_cmd->add_option("PATH", a.path, "the directory or archive")->required();
+  import_cmd->add_option("-t,--tag", a.tags, "tag the image NAME[:TAG] (repeatable)");
+  import_cmd->add_option("--platform", a.platform, "os/arch[/variant] to pick from an image index");
+  import_cmd->callback([&] {
     run = [&](CommandContext& ctx) {
       return runtime::ImageImport(ctx, {a.path, a.tags, a.platform});
-};
-}  // namespace
-);
+    };
+  });
 
-CLI::App* rootfs = image->add_subcommand(
-    "import-rootfs", "Make a one-layer image from a root filesystem directory or tarball");
-rootfs->add_option("PATH", a.path, "a directory, or a tar / tar.gz / tar.zst")->required();
-rootfs->add_option("-t,--tag", a.tag, "NAME[:TAG] of the new image")->required();
-rootfs->callback([&] {
-  run = [&](CommandContext& ctx) { return runtime::ImageImportRootfs(ctx, a.path, a.tag); };
-});
+  CLI::App* rootfs = image->add_subcommand(
+      "import-rootfs", "Make a one-layer image from a root filesystem directory or tarball");
+  rootfs->add_option("PATH", a.path, "a directory, or a tar / tar.gz / tar.zst")->required();
+  rootfs->add_option("-t,--tag", a.tag, "NAME[:TAG] of the new image")->required();
+  rootfs->callback([&] {
+    run = [&](CommandContext& ctx) { return runtime::ImageImportRootfs(ctx, a.path, a.tag); };
+  });
 
-CLI::App* ls = image->add_subcommand("ls", "List images")->alias("list");
-AddFormat(ls, a.format);
-ls->add_flag("-q,--quiet", a.quiet, "only show image IDs");
-ls->callback([&] {
-  run = [&](CommandContext& ctx) {
-    return runtime::ImageList(ctx, ParseFormat(a.format), a.quiet);
-  };
-});
+  CLI::App* ls = image->add_subcommand("ls", "List images")->alias("list");
+  AddFormat(ls, a.format);
+  ls->add_flag("-q,--quiet", a.quiet, "only show image IDs");
+  ls->callback([&] {
+    run = [&](CommandContext& ctx) {
+      return runtime::ImageList(ctx, ParseFormat(a.format), a.quiet);
+    };
+  });
 
-CLI::App* inspect =
-    image->add_subcommand("inspect", "Show images' details and configs (always JSON)");
-inspect->add_option("IMG", a.refs, "image names or IDs")->required();
-inspect->add_option("--format", a.format, "json (the only format)")->check(CLI::IsMember({"json"}));
-inspect->callback([&] {
-  run = [&](CommandContext& ctx) { return runtime::ImageInspect(ctx, a.refs); };
-});
+  CLI::App* inspect =
+      image->add_subcommand("inspect", "Show images' details and configs (always JSON)");
+  inspect->add_option("IMG", a.refs, "image names or IDs")->required();
+  inspect->add_option("--format", a.format, "json (the only format)")
+      ->check(CLI::IsMember({"json"}));
+  inspect->callback(
+      [&] { run = [&](CommandContext& ctx) { return runtime::ImageInspect(ctx, a.refs); }; });
 
-CLI::App* history = image->add_subcommand("history", "Show how an image's layers were made");
-history->add_option("IMG", a.ref, "image name or ID")->required();
-AddFormat(history, a.format);
-history->callback([&] {
-  run = [&](CommandContext& ctx) {
-    return runtime::ImageHistory(ctx, a.ref, ParseFormat(a.format));
-  };
-});
+  CLI::App* history = image->add_subcommand("history", "Show how an image's layers were made");
+  history->add_option("IMG", a.ref, "image name or ID")->required();
+  AddFormat(history, a.format);
+  history->callback([&] {
+    run = [&](CommandContext& ctx) {
+      return runtime::ImageHistory(ctx, a.ref, ParseFormat(a.format));
+    };
+  });
 
-CLI::App* tag = image->add_subcommand("tag", "Give an image another name");
-tag->add_option("IMG", a.ref, "image name or ID")->required();
-tag->add_option("NAME", a.name, "the new NAME[:TAG]")->required();
-tag->callback([&] {
-  run = [&](CommandContext& ctx) { return runtime::ImageTag(ctx, a.ref, a.name); };
-});
+  CLI::App* tag = image->add_subcommand("tag", "Give an image another name");
+  tag->add_option("IMG", a.ref, "image name or ID")->required();
+  tag->add_option("NAME", a.name, "the new NAME[:TAG]")->required();
+  tag->callback(
+      [&] { run = [&](CommandContext& ctx) { return runtime::ImageTag(ctx, a.ref, a.name); }; });
 
-CLI::App* rm = image->add_subcommand(
-    "rm", "Remove image tags; by ID, remove the image (content stays until gc)");
-rm->alias("remove");
-rm->add_option("IMG", a.refs, "image names or IDs")->required();
-rm->callback([&] { run = [&](CommandContext& ctx) { return runtime::ImageRemove(ctx, a.refs); }; });
+  CLI::App* rm = image->add_subcommand(
+      "rm", "Remove image tags; by ID, remove the image (content stays until gc)");
+  rm->alias("remove");
+  rm->add_option("IMG", a.refs, "image names or IDs")->required();
+  rm->callback(
+      [&] { run = [&](CommandContext& ctx) { return runtime::ImageRemove(ctx, a.refs); }; });
 
-CLI::App* exp = image->add_subcommand("export", "Write an image to a directory or archive");
-exp->add_option("IMG", a.ref, "image name or ID")->required();
-CLI::Option* path = exp->add_option("PATH", a.path, "destination (or use -o)");
-CLI::Option* output = exp->add_option("-o,--output", a.output, "destination");
-path->excludes(output);
-exp->add_option("--format", a.archive_format,
-                "oci (layout directory), oci-archive (tar) or docker (docker-archive tar)")
-    ->check(CLI::IsMember({"oci", "oci-archive", "docker"}))
-    ->capture_default_str();
-exp->callback([&] {
-  if (a.path.empty() && a.output.empty()) throw CLI::RequiredError("PATH or -o");
-  run = [&](CommandContext& ctx) {
-    return runtime::ImageExport(ctx, a.ref, a.path.empty() ? a.output : a.path, a.archive_format);
-  };
-});
-}  // namespace strata::tools
+  CLI::App* exp = image->add_subcommand("export", "Write an image to a directory or archive");
+  exp->add_option("IMG", a.ref, "image name or ID")->required();
+  CLI::Option* path = exp->add_option("PATH", a.path, "destination (or use -o)");
+  CLI::Option* output = exp->add_option("-o,--output", a.output, "destination");
+  path->excludes(output);
+  exp->add_option("--format", a.archive_format,
+                  "oci (layout directory), oci-archive (tar) or docker (docker-archive tar)")
+      ->check(CLI::IsMember({"oci", "oci-archive", "docker"}))
+      ->capture_default_str();
+  exp->callback([&] {
+    if (a.path.empty() && a.output.empty()) throw CLI::RequiredError("PATH or -o");
+    run = [&](CommandContext& ctx) {
+      return runtime::ImageExport(ctx, a.ref, a.path.empty() ? a.output : a.path, a.archive_format);
+    };
+  });
+}
+
+void AddMountCommands(CLI::App& app, Args& a, Command& run) {
+  CLI::App* mount = app.add_subcommand(
+      "mount", "Show an image's tree at a directory (read-only, or with a scratch writable layer)");
+  mount->add_option("IMG", a.ref, "image name or ID")->required();
+  mount->add_option("DIR", a.path, "an existing directory")->required();
+  mount->add_flag("--writable", a.writable,
+                  "add a scratch writable layer, thrown away by 'strata umount'");
+  mount->callback([&] {
+    run = [&](CommandContext& ctx) { return runtime::ImageMount(ctx, a.ref, a.path, a.writable); };
+  });
+
+  CLI::App* umount = app.add_subcommand("umount", "Unmount what 'strata mount' put at DIR");
+  umount->alias("unmount");
+  umount->add_option("DIR", a.path, "the mount point")->required();
+  umount->callback([&] {
+    run = [&](CommandContext& ctx) { return runtime::ImageUnmount(ctx, a.path); };
+  });
+}
 
 void AddStoreCommands(CLI::App& app, Args& a, Command& run) {
   CLI::App* du = app.add_subcommand("du", "Show the store's disk usage and what sharing saves");
@@ -175,6 +194,7 @@ int Main(int argc, char** argv) {
 
   Command run;
   AddImageCommands(app, a, run);
+  AddMountCommands(app, a, run);
   AddStoreCommands(app, a, run);
 
   try {

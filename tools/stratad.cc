@@ -19,6 +19,8 @@
 #include "common/log.h"
 #include "runtime/api_protocol.h"
 #include "runtime/api_server.h"
+#include "runtime/image_mounts.h"
+#include "fuse/fuse_server.h"
 #include "storage/store.h"
 
 namespace strata::tools {
@@ -38,7 +40,7 @@ int Fail(const std::string& message) {
 }
 
 int Main(int argc, char** argv) {
-  CLI::App app{"stratad: the strata service (store, API; later FUSE, containers, metrics)",
+  CLI::App app{"stratad: the strata service (store, union filesystem, API)",
                "stratad"};
   std::string root = EnvOr("STRATA_ROOT", "/var/lib/strata");
   std::string socket = EnvOr("STRATA_SOCKET", "/run/strata/strata.sock");
@@ -87,7 +89,14 @@ int Main(int argc, char** argv) {
   if (!socket_dir.empty()) {
     if (Status s = MakeDirs(socket_dir, 0755); !s.ok()) return Fail(s.error().message());
   }
-  auto server = runtime::ApiServer::Start({.socket_path = socket}, **store);
+  // The union filesystem: image views and container roots under <root>/mnt.
+  auto fuse = fuse::FuseServer::Start({.mountpoint = root + "/mnt", .statfs_dir = root});
+  if (!fuse.ok()) return Fail("FUSE: " + fuse.error().message());
+  auto mounts = runtime::ImageMounts::Open(**store, **fuse);
+  if (!mounts.ok()) return Fail("mounts: " + mounts.error().message());
+
+  runtime::ApiServices services{**store, mounts->get()};
+  auto server = runtime::ApiServer::Start({.socket_path = socket}, services);
   if (!server.ok()) return Fail(server.error().message());
 
   LogInfo("stratad " + std::string(runtime::StrataVersion()) + " serving store " + root + " on " +
@@ -97,7 +106,12 @@ int Main(int argc, char** argv) {
   }
   LogInfo(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
   (*server)->Stop();
-  server = Error();  // destroy the server before the store it uses
+  // Tear down in reverse order: nothing may use what is already gone.
+  server = Error();
+  (*mounts)->UnmountAll();
+  mounts = Error();
+  (*fuse)->Stop();
+  fuse = Error();
   store = Error();
   return 0;
 }
