@@ -216,10 +216,24 @@ Result<std::string> ResolveCgroupPath(std::string_view cgroups_path, std::string
   return clean;
 }
 
+std::vector<DeviceRule> EffectiveDeviceRules(const std::vector<DeviceRule>& rules) {
+  std::vector<DeviceRule> out = rules;
+  static const DeviceRule kDefaults[] = {
+      {true, 'c', -1, -1, "m"},    {true, 'b', -1, -1, "m"},  // mknod of anything
+      {true, 'c', 1, 3, "rwm"},    {true, 'c', 1, 5, "rwm"},  // null, zero
+      {true, 'c', 1, 7, "rwm"},    {true, 'c', 1, 8, "rwm"},  // full, random
+      {true, 'c', 1, 9, "rwm"},    {true, 'c', 5, 0, "rwm"},  // urandom, tty
+      {true, 'c', 5, 1, "rwm"},    {true, 'c', 5, 2, "rwm"},  // console, ptmx
+      {true, 'c', 136, -1, "rwm"},                            // pts
+  };
+  out.insert(out.end(), std::begin(kDefaults), std::end(kDefaults));
+  return out;
+}
+
 std::vector<std::string> DeviceCgroupRules(const std::vector<DeviceRule>& rules) {
   auto number = [](int64_t n) { return n < 0 ? std::string("*") : std::to_string(n); };
   std::vector<std::string> out;
-  for (const DeviceRule& r : rules) {
+  for (const DeviceRule& r : EffectiveDeviceRules(rules)) {
     std::string rule = std::string(r.allow ? "allow " : "deny ") + r.type;
     if (r.type == 'a') {
       rule += " *:* " + r.access;  // the kernel ignores numbers for "a"
@@ -228,12 +242,6 @@ std::vector<std::string> DeviceCgroupRules(const std::vector<DeviceRule>& rules)
     }
     out.push_back(std::move(rule));
   }
-  static const char* kDefaults[] = {
-      "allow c *:* m",   "allow b *:* m",   "allow c 1:3 rwm",   "allow c 1:5 rwm",
-      "allow c 1:7 rwm", "allow c 1:8 rwm", "allow c 1:9 rwm",   "allow c 5:0 rwm",
-      "allow c 5:1 rwm", "allow c 5:2 rwm", "allow c 136:* rwm",
-  };
-  for (const char* rule : kDefaults) out.emplace_back(rule);
   return out;
 }
 

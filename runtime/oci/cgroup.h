@@ -168,6 +168,8 @@ Result<std::unique_ptr<Cgroup>> CreateCgroupHybrid(const CgroupLayout& layout,
 // urandom, tty, console, ptmx, pts, and mknod of anything), as runc adds
 // them. Each is "allow c 1:3 rwm" / "deny a *:* rwm". Pure.
 std::vector<std::string> DeviceCgroupRules(const std::vector<DeviceRule>& rules);
+// The same rules, as rules: the config's, then the defaults.
+std::vector<DeviceRule> EffectiveDeviceRules(const std::vector<DeviceRule>& rules);
 
 // cgroup v2 values from the spec's v1-style numbers (pure):
 // cpu.shares (2..262144) -> cpu.weight (1..10000), as runc converts them;

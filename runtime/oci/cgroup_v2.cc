@@ -4,6 +4,7 @@
 
 #include "common/fs.h"
 #include "runtime/oci/cgroup.h"
+#include "runtime/oci/device_filter.h"
 
 namespace strata::runtime::oci {
 namespace {
@@ -137,8 +138,9 @@ Status ApplyResourcesV2(const std::string& dir, const Resources& r) {
   if (r.cpu_quota || r.cpu_period) {
     RETURN_IF_ERROR(WriteControl(dir, "cpu.max", CpuMaxV2(r.cpu_quota, r.cpu_period)));
   }
-  // linux.resources.devices needs an eBPF program on cgroup v2; not done yet
-  // (see docs/runtime.md), so rules are not enforced there.
+  if (!r.devices.empty()) {
+    RETURN_IF_ERROR(AttachDeviceFilter(dir, EffectiveDeviceRules(r.devices)));
+  }
   return Ok();
 }
 

@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "runtime/oci/cgroup.h"
+#include "runtime/oci/device_filter.h"
 
 using namespace strata::runtime::oci;
 
@@ -152,4 +153,25 @@ BOOST_AUTO_TEST_CASE(flat_keyed_files) {
   BOOST_TEST(FlatKeyedValue(events, "oom_kill").value() == 2u);
   BOOST_TEST(FlatKeyedValue(events, "oom").value() == 3u);
   BOOST_TEST(!FlatKeyedValue(events, "frozen").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(v2_device_filter_program) {
+  // runc spec's rules: deny everything, then the defaults allowed. Read from
+  // the last rule back, the deny-all rule is the last block and ends the
+  // program (anything after it would be unreachable, which the verifier
+  // refuses).
+  auto rules = EffectiveDeviceRules({{false, 'a', -1, -1, "rwm"}});
+  auto prog = DeviceFilterProgram(rules);
+  BOOST_TEST_REQUIRE(prog.size() > 8u);
+  BOOST_TEST(prog.back().code == (BPF_JMP | BPF_EXIT));
+  BOOST_TEST(prog[prog.size() - 2].imm == 0);  // deny
+  // Without a deny-all rule, what no rule matches is allowed.
+  auto open = DeviceFilterProgram({{false, 'c', 10, 229, "w"}});
+  BOOST_TEST(open[open.size() - 2].imm == 1);
+  // Every jump lands inside the program.
+  for (size_t i = 0; i < prog.size(); ++i) {
+    if ((prog[i].code & 0x07) == BPF_JMP32) {
+      BOOST_TEST(i + 1 + prog[i].off < prog.size());
+    }
+  }
 }

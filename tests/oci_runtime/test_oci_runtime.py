@@ -645,6 +645,28 @@ def case_signals_are_forwarded(env, rt):
     check(code == 7 and "got-term" in text, f"forwarded SIGTERM: exit {code}, {text!r}")
 
 
+def fuse_device_bundle(env, allow_read):
+    """/dev/fuse made in the container; allowed for reading only, or not at all."""
+    def mutate(spec):
+        spec["linux"]["devices"] = [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229,
+                                     "fileMode": 0o666}]
+        if allow_read:
+            spec["linux"]["resources"]["devices"].append(
+                {"allow": True, "type": "c", "major": 10, "minor": 229, "access": "r"})
+    script = ("true < /dev/fuse 2>/dev/null && echo read-ok; "
+              "true > /dev/fuse 2>/dev/null && echo write-ok; echo done")
+    return env.bundle(["sh", "-c", script], mutate=mutate)
+
+
+def case_device_rules(env, rt):
+    if not os.path.exists("/dev/fuse"):
+        return  # the node would not open anyway
+    r = rt("run", "--bundle", fuse_device_bundle(env, False), rt.new_id("devdeny"))
+    check(r.code == 0 and r.out == "done\n", f"a device outside the rules opened: {r}")
+    r = rt("run", "--bundle", fuse_device_bundle(env, True), rt.new_id("devread"))
+    check(r.code == 0 and r.out == "read-ok\ndone\n", f"an allow-read rule: {r}")
+
+
 def case_cgroups_path(env, rt):
     name = f"strata-test-{os.getpid()}-{rt.name}"
 
@@ -672,7 +694,7 @@ BOTH = [case_run_echo, case_exit_codes, case_lifecycle, case_create_returns_with
         case_masked_paths, case_cannot_mount, case_readonly_root_and_user, case_memory_limit,
         case_pids_limit, case_network_none, case_setup_errors, case_kill_all_and_force_delete,
         case_terminal_console_socket, case_exec_tty_console_socket, case_signals_are_forwarded,
-        case_cgroups_path]
+        case_cgroups_path, case_device_rules]
 STRATA_ONLY = [case_exec_needs_a_running_container, case_bad_config]
 
 
@@ -694,6 +716,7 @@ def cgroup_mode_cases(env):
         root = os.path.join(env.tmp, f"state-{mode}")
         cid = f"mode-{mode}-{os.getpid()}"
         bundle = env.bundle(["sleep", "1000"])
+        devbundle = fuse_device_bundle(env, True)
         rt = f"{os.path.abspath(STRATA)} --root {root}"
         body = f"""
 set -e
@@ -707,6 +730,9 @@ grep -q strata/{cid} /proc/$({rt} state {cid} | sed -n 's/.*"pid": \\([0-9]*\\).
 {rt} exec {cid} sh -c 'cat /proc/self/cgroup' </dev/null
 {rt} delete --force {cid}
 ! {rt} state {cid} 2>/dev/null
+if [ -e /dev/fuse ]; then
+  test "$({rt} run --bundle {devbundle} {cid}-dev </dev/null)" = "$(printf 'read-ok\\ndone')"
+fi
 """
         r = call(["unshare", "-m", "--propagation", "private", "sh", "-c", body], timeout=60)
         if r.code != 0:
