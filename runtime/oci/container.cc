@@ -88,7 +88,7 @@ Result<std::unique_ptr<Container>> Container::CreateSteps(const CreateOptions& o
 
   ASSIGN_OR_RETURN(partial.dir, StateDir::Create(options.root, options.id));
   const StateDir& dir = *partial.dir;
-  RETURN_IF_ERROR(WriteFileAtomic(dir.ConfigPath(), config_text, 0600));
+  RETURN_IF_ERROR(ReplaceFile(dir.ConfigPath(), config_text, 0600));
   if (::mkfifo(dir.FifoPath().c_str(), 0600) != 0)
     return Error::FromErrno("mkfifo " + dir.FifoPath());
 
@@ -158,7 +158,7 @@ Result<std::unique_ptr<Container>> Container::CreateSteps(const CreateOptions& o
   state.own_pid_namespace = CreatesNamespace(spec.linux.namespaces, NamespaceKind::kPid);
   RETURN_IF_ERROR(dir.Save(state));
   if (!options.pid_file.empty()) {
-    RETURN_IF_ERROR(WriteFileAtomic(options.pid_file, std::to_string(pid), 0644));
+    RETURN_IF_ERROR(ReplaceFile(options.pid_file, std::to_string(pid), 0644));
   }
 
   std::unique_ptr<Container> container(new Container(std::move(*partial.dir), std::move(state)));
@@ -203,6 +203,19 @@ Status Container::Start() {
   }
   UniqueFd owned(fd);
   if (::write(fd, "0", 1) != 1) return Error::FromErrno("write " + fifo);
+  // Return once the init has exec'd process.args: its end of the fifo
+  // closes on execve, after which opening the fifo for writing finds no
+  // reader (ENXIO). So whatever runs after `start` sees the container's
+  // process, not the runtime's copy. A slow exec is waited for a while,
+  // not treated as an error.
+  (void)cgroup_internal::WaitFor(
+      [&] {
+        int probe = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (probe < 0) return true;
+        ::close(probe);
+        return false;
+      },
+      5000);
   if (::unlink(fifo.c_str()) != 0 && errno != ENOENT) return Error::FromErrno("remove " + fifo);
   return Ok();
 }

@@ -144,7 +144,7 @@ Result<int> Container::Exec(const ExecOptions& options) {
     ASSIGN_OR_RETURN(master, ReceiveFd(receiver.get()));
   }
   if (!options.pid_file.empty()) {
-    RETURN_IF_ERROR(WriteFileAtomic(options.pid_file, std::to_string(pid), 0644));
+    RETURN_IF_ERROR(ReplaceFile(options.pid_file, std::to_string(pid), 0644));
   }
   if (options.detach) return 0;
   return foreground->Wait(pid, std::move(master));

@@ -93,7 +93,8 @@ void RunInit(const InitOptions& options, const SyncSocket& sync) {
       n = ::read(ready->fifo.get(), &byte, 1);
     } while (n < 0 && errno == EINTR);
     if (n != 1) ::_exit(1);
-    ready->fifo.reset();
+    // The fifo stays open until execve closes it (close-on-exec): that is
+    // how `start` knows the container's process is running.
   }
   Error err = Exec(ready->program, options.spec->process.args, ready->env);
   // Nobody may be listening any more (create returned), but a foreground

@@ -144,7 +144,7 @@ Status StateDir::Save(const ContainerState& s) const {
   for (NamespaceKind kind : s.namespaces) namespaces.emplace_back(NamespaceName(kind));
   obj["namespaces"] = std::move(namespaces);
   obj["ownPidNamespace"] = s.own_pid_namespace;
-  return WriteFileAtomic(JoinPath(path_, kStateFile), json::serialize(obj) + "\n", 0600);
+  return ReplaceFile(JoinPath(path_, kStateFile), json::serialize(obj) + "\n", 0600);
 }
 
 Result<ContainerState> StateDir::Load() const {
@@ -260,6 +260,27 @@ std::string StateJson(const ContainerState& state, ContainerStatus status,
   std::string out;
   AppendPretty(out, obj, 0);
   return out;
+}
+
+Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode) {
+  size_t slash = path.rfind('/');
+  std::string tmp = slash == std::string::npos
+                        ? "." + path + ".tmp"
+                        : path.substr(0, slash + 1) + "." + path.substr(slash + 1) + ".tmp";
+  {
+    ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
+    Status st = WriteAll(fd.get(), data);
+    if (!st.ok()) {
+      ::unlink(tmp.c_str());
+      return std::move(st).error().Context(tmp);
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Error err = Error::FromErrno("rename " + tmp + " to " + path);
+    ::unlink(tmp.c_str());
+    return err;
+  }
+  return Ok();
 }
 
 std::string NowRfc3339() {

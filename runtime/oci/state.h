@@ -98,6 +98,12 @@ ContainerStatus DeriveStatus(const ContainerState& state, const StateDir& dir);
 std::string StateJson(const ContainerState& state, ContainerStatus status,
                       std::optional<uint64_t> oom_kills);
 
+// Writes data to a temp file next to path and renames it over path, without
+// fsync: the state lives in /run (tmpfs) and means nothing after a reboot,
+// but a reader must never see half a file. Used for the state, the config
+// copy and pid files.
+Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode);
+
 // Now, as RFC 3339 with nanoseconds in UTC.
 std::string NowRfc3339();
 
