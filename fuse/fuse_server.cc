@@ -35,6 +35,8 @@ struct DirHandle {
   std::vector<DirEntry> entries;
 };
 
+constexpr size_t kMaxName = 255;
+
 std::string ChildPath(const std::string& dir, const char* name) {
   return dir == "/" ? "/" + std::string(name) : dir + "/" + name;
 }
@@ -114,6 +116,7 @@ struct FuseOps {
     e.ino = self->table_.Ref(info);
     e.attr = st;
     e.attr_timeout = e.entry_timeout = Timeout(self, info);
+    if (S_ISDIR(st.st_mode)) self->RememberStat(e.ino, st);
     if (fuse_reply_entry(req, &e) != 0) self->table_.Forget(e.ino, 1);
   }
 
@@ -160,6 +163,7 @@ struct FuseOps {
     ++self->stats_.requests;
     auto node = Node(req, parent);
     if (!node) return;
+    if (std::strlen(name) > kMaxName) return ReplyError(req, self, ENAMETOOLONG);
     auto child = LookupChild(self, *node, name);
     if (!child.ok()) {
       if (child.error().code() == ENOENT) {
@@ -174,13 +178,17 @@ struct FuseOps {
     ReplyEntry(req, self, child->first, child->second);
   }
 
+  static void Forget(FuseServer* self, uint64_t ino, uint64_t count) {
+    if (self->table_.Forget(ino, count)) self->Forgot(ino);
+  }
+
   static void forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
-    Self(req)->table_.Forget(ino, nlookup);
+    Forget(Self(req), ino, nlookup);
     fuse_reply_none(req);
   }
 
   static void forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
-    for (size_t i = 0; i < count; ++i) Self(req)->table_.Forget(forgets[i].ino, forgets[i].nlookup);
+    for (size_t i = 0; i < count; ++i) Forget(Self(req), forgets[i].ino, forgets[i].nlookup);
     fuse_reply_none(req);
   }
 
@@ -196,18 +204,25 @@ struct FuseOps {
     }
     auto st = node->unlinked ? Result<struct stat>(Errno(ENOENT, node->path))
                              : node->root->Stat(node->path);
-    if (!st.ok()) {
-      // An open file whose name is gone: its descriptor still knows it
-      // (fstat reaches us without the file handle).
+    if (!st.ok() && node->unlinked) {
+      // A file whose names are gone: an open descriptor still knows it
+      // (fstat reaches us without the file handle); a removed directory
+      // someone still sits in keeps its last attributes.
       struct stat fst;
       if (self->StatOpenFile(ino, &fst)) {
         fst.st_ino = node->ino;
-        if (node->unlinked) fst.st_nlink = 0;
+        fst.st_nlink = 0;
         fuse_reply_attr(req, &fst, 0);
+        return;
+      }
+      if (auto last = self->LastStat(ino); last && S_ISDIR(last->st_mode)) {
+        last->st_nlink = 1;
+        fuse_reply_attr(req, &*last, 0);
         return;
       }
     }
     if (!st.ok()) return ReplyError(req, self, Code(st.error()));
+    self->RememberStat(ino, *st);
     fuse_reply_attr(req, &*st, Timeout(self, *node));
   }
 
@@ -255,7 +270,7 @@ struct FuseOps {
     ++self->stats_.requests;
     auto node = UnionNode(req, parent, EPERM);
     if (!node) return;
-    if (std::strlen(name) > 255) return ReplyError(req, self, ENAMETOOLONG);
+    if (std::strlen(name) > kMaxName) return ReplyError(req, self, ENAMETOOLONG);
     std::string path = ChildPath(node->path, name);
     Status made = op(*node, path);
     if (!made.ok()) return ReplyError(req, self, Code(made.error()));
@@ -300,6 +315,7 @@ struct FuseOps {
     ++self->stats_.requests;
     auto node = UnionNode(req, parent, EPERM);
     if (!node) return;
+    if (std::strlen(name) > kMaxName) return ReplyError(req, self, ENAMETOOLONG);
     std::string path = ChildPath(node->path, name);
     Status st = dir ? node->root->Rmdir(path) : node->root->Unlink(path);
     if (!st.ok()) return ReplyError(req, self, Code(st.error()));
@@ -322,6 +338,9 @@ struct FuseOps {
     auto to = UnionNode(req, newparent, EPERM);
     if (!to) return;
     if (from->root != to->root) return ReplyError(req, self, EXDEV);
+    if (std::strlen(name) > kMaxName || std::strlen(newname) > kMaxName) {
+      return ReplyError(req, self, ENAMETOOLONG);
+    }
     std::string a = ChildPath(from->path, name), b = ChildPath(to->path, newname);
     Status st = from->root->Rename(a, b, flags);
     if (!st.ok()) return ReplyError(req, self, Code(st.error()));
@@ -355,7 +374,7 @@ struct FuseOps {
     ++self->stats_.requests;
     auto node = UnionNode(req, parent, EPERM);
     if (!node) return;
-    if (std::strlen(name) > 255) return ReplyError(req, self, ENAMETOOLONG);
+    if (std::strlen(name) > kMaxName) return ReplyError(req, self, ENAMETOOLONG);
     std::string path = ChildPath(node->path, name);
     Owner owner = OwnerFor(req, *node, &mode);
     auto file = node->root->Create(path, mode, fi->flags, owner);
@@ -438,7 +457,7 @@ struct FuseOps {
       for (const auto& [name, root] : self->roots_[node->category]) {
         dh->entries.push_back({name, S_IFDIR, 1});
       }
-    } else {
+    } else if (!node->unlinked) {
       auto entries = node->root->ReadDir(node->path);
       if (!entries.ok()) {
         delete dh;
@@ -669,6 +688,23 @@ void FuseServer::Closed(uint64_t node, int fd) {
   }
 }
 
+void FuseServer::RememberStat(uint64_t node, const struct stat& st) {
+  std::lock_guard lock(open_mu_);
+  last_dir_stat_[node] = st;
+}
+
+void FuseServer::Forgot(uint64_t node) {
+  std::lock_guard lock(open_mu_);
+  last_dir_stat_.erase(node);
+}
+
+std::optional<struct stat> FuseServer::LastStat(uint64_t node) {
+  std::lock_guard lock(open_mu_);
+  auto it = last_dir_stat_.find(node);
+  if (it == last_dir_stat_.end()) return std::nullopt;
+  return it->second;
+}
+
 bool FuseServer::StatOpenFile(uint64_t node, struct stat* st) {
   std::lock_guard lock(open_mu_);
   auto it = open_files_.find(node);
@@ -709,7 +745,7 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Start(const FuseServerOptions& o
   RETURN_IF_ERROR(MakeDirs(options.mountpoint, 0755));
 
   std::vector<std::string> argv = {"stratad", "-o",
-                                   "allow_other,default_permissions,fsname=strata,subtype=strata"};
+                                   "allow_other,default_permissions,dev,suid,fsname=strata,subtype=strata"};
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(cargv.size()), cargv.data());

@@ -12,12 +12,16 @@
 // while the session serves requests.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <thread>
 #include <vector>
 
@@ -26,7 +30,6 @@
 #include "fuse/union_root.h"
 
 struct fuse_session;
-struct stat;
 
 namespace strata::fuse {
 
@@ -77,6 +80,10 @@ class FuseServer {
   void Opened(uint64_t node, int fd);
   void Closed(uint64_t node, int fd);
   bool StatOpenFile(uint64_t node, struct stat* st);
+  // Directories' last attributes, for one removed while a process sits in it.
+  void RememberStat(uint64_t node, const struct stat& st);
+  void Forgot(uint64_t node);
+  std::optional<struct stat> LastStat(uint64_t node);
 
   FuseServerOptions options_;
   struct fuse_session* session_ = nullptr;
@@ -87,7 +94,8 @@ class FuseServer {
   std::map<std::string, std::map<std::string, std::shared_ptr<UnionRoot>>> roots_;  // guarded
   FuseStats stats_;
   std::mutex open_mu_;
-  std::multimap<uint64_t, int> open_files_;  // guarded by open_mu_
+  std::multimap<uint64_t, int> open_files_;        // guarded by open_mu_
+  std::unordered_map<uint64_t, struct stat> last_dir_stat_;  // guarded by open_mu_
 };
 
 }  // namespace strata::fuse

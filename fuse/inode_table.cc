@@ -2,23 +2,15 @@
 
 namespace strata::fuse {
 
-namespace {
-// Keys order a union root's nodes by path so that a subtree is one range.
-std::string UnionKey(const void* root, const std::string& path) {
-  char buf[32];
-  snprintf(buf, sizeof buf, "u%p|", root);
-  return buf + path;
-}
-}  // namespace
-
 InodeTable::InodeTable() {
-  Node top;
-  top.info.id = kTopId;
-  top.info.kind = NodeKind::kTop;
-  top.info.ino = kTopId;
-  top.lookups = 1;
-  nodes_.emplace(kTopId, top);
-  by_key_.emplace(Key(top.info), kTopId);
+  NodeInfo top;
+  top.kind = NodeKind::kTop;
+  top.ino = kTopId;
+  Pin(kTopId, top);
+}
+
+std::string InodeTable::Key(const NodeInfo& info) {
+  return info.kind == NodeKind::kTop ? "t" : "c" + info.category;
 }
 
 void InodeTable::Pin(uint64_t id, const NodeInfo& info) {
@@ -27,17 +19,8 @@ void InodeTable::Pin(uint64_t id, const NodeInfo& info) {
   node.info = info;
   node.info.id = id;
   node.lookups = UINT64_MAX / 2;  // never reaches 0
-  by_key_[Key(node.info)] = id;
+  fixed_[Key(node.info)] = id;
   nodes_[id] = std::move(node);
-}
-
-std::string InodeTable::Key(const NodeInfo& info) {
-  switch (info.kind) {
-    case NodeKind::kTop: return "t";
-    case NodeKind::kCategory: return "c" + info.category;
-    case NodeKind::kUnion: return UnionKey(info.root.get(), info.path);
-  }
-  return "";
 }
 
 std::optional<NodeInfo> InodeTable::Get(uint64_t id) const {
@@ -49,84 +32,112 @@ std::optional<NodeInfo> InodeTable::Get(uint64_t id) const {
 
 uint64_t InodeTable::Ref(const NodeInfo& info) {
   std::lock_guard lock(mu_);
-  std::string key = Key(info);
-  if (auto it = by_key_.find(key); it != by_key_.end()) {
-    Node& node = nodes_.at(it->second);
-    ++node.lookups;
-    if (info.ino != 0) node.info.ino = info.ino;
-    return it->second;
+  if (info.kind != NodeKind::kUnion) {
+    uint64_t id = fixed_.at(Key(info));
+    ++nodes_.at(id).lookups;
+    return id;
   }
-  uint64_t id = next_id_++;
-  Node node;
-  node.info = info;
-  node.info.id = id;
+  const UnionRoot* root = info.root.get();
+  uint64_t id;
+  if (auto it = by_ino_.find({root, info.ino}); it != by_ino_.end()) {
+    id = it->second;
+  } else {
+    id = next_id_++;
+    Node node;
+    node.info = info;
+    node.info.id = id;
+    nodes_.emplace(id, std::move(node));
+    by_ino_[{root, info.ino}] = id;
+  }
+  Node& node = nodes_.at(id);
+  ++node.lookups;
+  // The name now belongs to this file, whatever it named before.
+  auto [pit, inserted] = by_path_.emplace(PathKey{root, info.path}, id);
+  if (!inserted && pit->second != id) {
+    DropName(pit->second, info.path);
+    by_path_[{root, info.path}] = id;
+  }
+  node.paths.insert(info.path);
+  node.info.path = info.path;
   node.info.unlinked = false;
-  node.lookups = 1;
-  nodes_.emplace(id, std::move(node));
-  by_key_.emplace(std::move(key), id);
   return id;
 }
 
-void InodeTable::Forget(uint64_t id, uint64_t count) {
-  if (id == kTopId) return;
-  std::lock_guard lock(mu_);
+void InodeTable::DropName(uint64_t id, const std::string& path) {
   auto it = nodes_.find(id);
   if (it == nodes_.end()) return;
   Node& node = it->second;
-  node.lookups = count >= node.lookups ? 0 : node.lookups - count;
-  if (node.lookups > 0) return;
-  if (!node.info.unlinked) {
-    auto key = by_key_.find(Key(node.info));
-    if (key != by_key_.end() && key->second == id) by_key_.erase(key);
+  node.paths.erase(path);
+  if (node.paths.empty()) {
+    node.info.unlinked = true;
+  } else if (node.info.path == path) {
+    node.info.path = *node.paths.begin();
   }
-  nodes_.erase(it);
 }
 
-void InodeTable::SetIno(uint64_t id, uint64_t ino) {
+bool InodeTable::Forget(uint64_t id, uint64_t count) {
   std::lock_guard lock(mu_);
-  if (auto it = nodes_.find(id); it != nodes_.end()) it->second.info.ino = ino;
+  auto it = nodes_.find(id);
+  if (it == nodes_.end()) return false;
+  Node& node = it->second;
+  node.lookups = count >= node.lookups ? 0 : node.lookups - count;
+  if (node.lookups > 0 || node.info.kind != NodeKind::kUnion) return false;
+  const UnionRoot* root = node.info.root.get();
+  for (const auto& path : node.paths) {
+    auto p = by_path_.find({root, path});
+    if (p != by_path_.end() && p->second == id) by_path_.erase(p);
+  }
+  auto i = by_ino_.find({root, node.info.ino});
+  if (i != by_ino_.end() && i->second == id) by_ino_.erase(i);
+  nodes_.erase(it);
+  return true;
 }
 
 void InodeTable::Unlinked(const UnionRoot* root, const std::string& path) {
   std::lock_guard lock(mu_);
-  auto it = by_key_.find(UnionKey(root, path));
-  if (it == by_key_.end()) return;
-  nodes_.at(it->second).info.unlinked = true;
-  by_key_.erase(it);
+  auto it = by_path_.find({root, path});
+  if (it == by_path_.end()) return;
+  uint64_t id = it->second;
+  by_path_.erase(it);
+  DropName(id, path);
 }
 
 void InodeTable::Move(const UnionRoot* root, const std::string& from, const std::string& to) {
   std::lock_guard lock(mu_);
-  // Whatever was at `to` is replaced.
-  if (auto it = by_key_.find(UnionKey(root, to)); it != by_key_.end()) {
-    nodes_.at(it->second).info.unlinked = true;
-    by_key_.erase(it);
+  // Whatever was named `to` is replaced.
+  if (auto it = by_path_.find({root, to}); it != by_path_.end()) {
+    uint64_t id = it->second;
+    by_path_.erase(it);
+    DropName(id, to);
   }
-  std::string base = UnionKey(root, from);
   std::vector<std::pair<std::string, uint64_t>> moved;
-  for (auto it = by_key_.lower_bound(base); it != by_key_.end();) {
-    const std::string& key = it->first;
-    if (key.compare(0, base.size(), base) != 0) break;
-    if (key.size() > base.size() && key[base.size()] != '/') {
-      ++it;  // a sibling sharing the prefix ("/a" vs "/ab")
+  for (auto it = by_path_.lower_bound({root, from});
+       it != by_path_.end() && it->first.first == root;) {
+    const std::string& path = it->first.second;
+    if (path.compare(0, from.size(), from) != 0) break;
+    if (path.size() > from.size() && path[from.size()] != '/') {
+      ++it;  // a sibling sharing the prefix ("/a" vs "/a-b")
       continue;
     }
-    moved.emplace_back(key, it->second);
-    it = by_key_.erase(it);
+    moved.emplace_back(path, it->second);
+    it = by_path_.erase(it);
   }
-  for (auto& [key, id] : moved) {
+  for (auto& [path, id] : moved) {
+    std::string renamed = to + path.substr(from.size());
     Node& node = nodes_.at(id);
-    node.info.path = to + node.info.path.substr(from.size());
-    by_key_[Key(node.info)] = id;
+    node.paths.erase(path);
+    node.paths.insert(renamed);
+    if (node.info.path == path) node.info.path = renamed;
+    by_path_[{root, renamed}] = id;
   }
 }
 
 void InodeTable::Exchange(const UnionRoot* root, const std::string& a, const std::string& b) {
   // Move a aside under a name no path can have, then swap.
-  const std::string tmp = std::string("\x01") + "exchange";
-  Move(root, a, tmp);
+  const std::string aside = std::string("\x01") + "exchange";
+  Move(root, a, aside);
   Move(root, b, a);
-  Move(root, tmp, b);
+  Move(root, aside, b);
 }
 
 size_t InodeTable::size() const {

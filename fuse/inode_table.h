@@ -1,14 +1,20 @@
 // InodeTable: the FUSE node ids the kernel holds, and what each names.
 //
+// One node per file: within a union root a node is keyed by the file's
+// st_ino (which the union keeps stable, equal for hard links and across
+// copy-up), so every name of a file is one kernel inode — hard links share
+// attributes, page cache and locks, as on a local filesystem.
+//
 // Rules:
 //  - A node is created (or its count raised) only by a reply that gives the
 //    kernel an entry: lookup, create, mkdir, mknod, symlink, link,
 //    readdirplus. The kernel owns the lookup count and lowers it with forget;
-//    a node is dropped when its count reaches 0. The root node is never
-//    dropped.
-//  - Nodes of a union root are keyed by (root, path); rename moves the node
-//    and every node below it; unlink/rmdir mark it unlinked (open files go on
-//    working through their descriptors).
+//    a node is dropped when its count reaches 0. Pinned nodes (the top
+//    levels) are never dropped.
+//  - A node remembers the names it was looked up by. Operations use one of
+//    them (`path`); rename moves names (and, for a directory, every name
+//    below it); unlink drops one. A node with no name left is `unlinked`:
+//    open files go on working through their descriptors.
 //  - The table's mutex is held only inside these methods: never across a
 //    UnionRoot call or a fuse_reply_*.
 #pragma once
@@ -18,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -29,18 +36,18 @@ namespace strata::fuse {
 enum class NodeKind {
   kTop,       // the mount's root: lists the categories
   kCategory,  // "images" or "containers": lists their roots
-  kUnion,     // an entry inside a union root ("/" is the root itself)
+  kUnion,     // a file inside a union root ("/" is the root itself)
 };
 
 struct NodeInfo {
   uint64_t id = 0;
   NodeKind kind = NodeKind::kTop;
-  std::string category;               // kCategory, kUnion
-  std::shared_ptr<UnionRoot> root;    // kUnion
-  std::string root_name;              // kUnion
-  std::string path;                   // kUnion: path within the root
-  bool unlinked = false;
-  uint64_t ino = 0;                   // last st_ino reported
+  std::string category;             // kCategory, kUnion
+  std::shared_ptr<UnionRoot> root;  // kUnion
+  std::string root_name;            // kUnion
+  std::string path;                 // kUnion: a current name within the root
+  bool unlinked = false;            // kUnion: no name left
+  uint64_t ino = 0;                 // st_ino: the file's identity in its root
 };
 
 class InodeTable {
@@ -48,31 +55,39 @@ class InodeTable {
   static constexpr uint64_t kTopId = 1;
 
   InodeTable();
-  // A copy of the node's info, or nullopt for an unknown id.
-  std::optional<NodeInfo> Get(uint64_t id) const;
   // Adds a node with a fixed id that is never forgotten (the top levels).
   void Pin(uint64_t id, const NodeInfo& info);
-  // Finds or makes the node and raises its lookup count by one.
+  // A copy of the node's info, or nullopt for an unknown id.
+  std::optional<NodeInfo> Get(uint64_t id) const;
+  // Finds or makes the node of info (by root and ino for union files),
+  // records info.path as one of its names, and raises its lookup count.
   uint64_t Ref(const NodeInfo& info);
-  void Forget(uint64_t id, uint64_t count);
-  void SetIno(uint64_t id, uint64_t ino);
-  // A union entry moved: re-key it and its descendants.
+  // Returns whether the node was dropped.
+  bool Forget(uint64_t id, uint64_t count);
+  // A name moved: re-key it and every name below it.
   void Move(const UnionRoot* root, const std::string& from, const std::string& to);
-  // A union entry went away (exchange: the two swap).
-  void Unlinked(const UnionRoot* root, const std::string& path);
   void Exchange(const UnionRoot* root, const std::string& a, const std::string& b);
+  // A name went away.
+  void Unlinked(const UnionRoot* root, const std::string& path);
   size_t size() const;
 
  private:
   struct Node {
     NodeInfo info;
     uint64_t lookups = 0;
+    std::set<std::string> paths;  // kUnion: names known to the kernel
   };
+  using PathKey = std::pair<const UnionRoot*, std::string>;
+  using InoKey = std::pair<const UnionRoot*, uint64_t>;
   static std::string Key(const NodeInfo& info);
+  void DropName(uint64_t id, const std::string& path);  // requires mu_
+
   mutable std::mutex mu_;
   uint64_t next_id_ = 16;  // ids below are pinned
   std::unordered_map<uint64_t, Node> nodes_;
-  std::map<std::string, uint64_t> by_key_;  // linked nodes only; ordered for subtree moves
+  std::map<std::string, uint64_t> fixed_;   // top levels by key
+  std::map<InoKey, uint64_t> by_ino_;       // union files by identity
+  std::map<PathKey, uint64_t> by_path_;     // union names; ordered for subtree moves
 };
 
 }  // namespace strata::fuse

@@ -172,12 +172,13 @@ struct stat UnionRoot::StatOf(const std::string& path, const Node& node) {
   struct stat st {};
   if (node.upper) {
     st = *node.upper;
-    // As overlayfs: a merged directory's link count is not known cheaply.
-    if (S_ISDIR(st.st_mode) && node.lower && path != "/") st.st_nlink = 1;
+    // As overlayfs: the link count of a directory with lower content is not
+    // known cheaply, and 1 says so (tools then do not count on it).
+    if (S_ISDIR(st.st_mode) && node.lower) st.st_nlink = 1;
   } else {
     const Entry& e = node.lower->entry;
     st.st_mode = TypeBits(e.type) | (e.mode & 07777);
-    st.st_nlink = node.lower->nlink;
+    st.st_nlink = e.type == EntryType::kDirectory ? 1 : LowerLinkCount(path, *node.lower);
     st.st_uid = e.uid;
     st.st_gid = e.gid;
     st.st_size = static_cast<off_t>(e.type == EntryType::kSymlink ? e.link_target.size() : e.size);
@@ -192,6 +193,29 @@ struct stat UnionRoot::StatOf(const std::string& path, const Node& node) {
   }
   st.st_ino = InoFor(path, node);
   return st;
+}
+
+uint32_t UnionRoot::LowerLinkCount(const std::string& path, const storage::ViewEntry& v) {
+  if (v.nlink <= 1 || upper_ == nullptr) return v.nlink;
+  // Names of the group deleted or copied up no longer count.
+  auto names = HardlinkNames(path, v);
+  if (!names.ok()) return v.nlink;
+  uint32_t count = 0;
+  const std::string key = LowerKey(path, v);
+  for (const auto& name : *names) {
+    auto other = name == path ? Result<Node>(Node()) : Resolve(name);
+    if (name == path || (other.ok() && other->exists && !other->upper && other->lower &&
+                         LowerKey(name, *other->lower) == key)) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+void UnionRoot::DropUpperIdentity(const struct stat& st) {
+  // The host may give the inode number to a new file; it must not inherit
+  // this file's union inode number.
+  if (S_ISDIR(st.st_mode) || st.st_nlink <= 1) inos_.erase("U" + std::to_string(st.st_ino));
 }
 
 Result<struct stat> UnionRoot::Stat(const std::string& path) {
@@ -267,7 +291,10 @@ Result<OpenedFile> UnionRoot::OpenFile(const std::string& path, int flags) {
   ASSIGN_OR_RETURN(Node node, Resolve(path));
   if (!node.exists) return Errno(ENOENT, path);
   bool write = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
-  flags &= ~(O_CREAT | O_EXCL | O_NOCTTY);
+  // Only what an open of an existing file means; the kernel passes more
+  // (e.g. FMODE_EXEC on exec) that openat2 refuses.
+  flags &= O_ACCMODE | O_APPEND | O_TRUNC | O_DIRECT | O_SYNC | O_DSYNC | O_NOATIME | O_NONBLOCK |
+           O_LARGEFILE;
   if (write) {
     RETURN_IF_ERROR(RequireWritable());
     if (node.is_dir()) return Errno(EISDIR, path);
@@ -333,8 +360,9 @@ Result<OpenedFile> UnionRoot::Create(const std::string& path, mode_t mode, int f
   if (node.exists) return Errno(EEXIST, path);
   RETURN_IF_ERROR(EnsureUpperDir(ParentPath(path)));
   std::string staged = upper_->TempName();
-  int open_flags = (flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY)) | O_CREAT | O_EXCL |
-                   O_NOFOLLOW | O_CLOEXEC;
+  int open_flags = (flags & (O_ACCMODE | O_APPEND | O_DIRECT | O_SYNC | O_DSYNC | O_NOATIME |
+                             O_NONBLOCK | O_LARGEFILE)) |
+                   O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
   int fd = ::openat(upper_->work_fd(), staged.c_str(), open_flags, 0600);
   if (fd < 0) return Error::FromErrno("create " + path);
   UniqueFd file(fd);
@@ -468,6 +496,7 @@ Status UnionRoot::Unlink(const std::string& path) {
     ASSIGN_OR_RETURN(auto lower, lower_->Lookup(path));
     lower_here = lower.has_value();
   }
+  if (node.upper) DropUpperIdentity(*node.upper);
   if (lower_here) return Whiteout(path);
   auto [dirpath, name] = SplitPath(path);
   ASSIGN_OR_RETURN(UniqueFd dir, upper_->OpenDir(dirpath));
@@ -524,6 +553,7 @@ Status UnionRoot::Rmdir(const std::string& path) {
     lower_here = lower.has_value();
   }
   ForgetDirState(path);
+  if (node.upper) DropUpperIdentity(*node.upper);
   if (lower_here) return Whiteout(path);
   // Upper only: move it to work/ in one step, then remove it there (it may
   // hold whiteouts of lower children that an opaque marker made moot).
@@ -624,6 +654,7 @@ Status UnionRoot::Rename(const std::string& from, const std::string& to, unsigne
       }
     }
   }
+  if (!exchange && dst.upper) DropUpperIdentity(*dst.upper);
   unsigned kernel_flags = exchange ? RENAME_EXCHANGE : (lower_at_from ? RENAME_WHITEOUT : 0);
   if (::renameat2(fdir.get(), fname.c_str(), tdir.get(), tname.c_str(), kernel_flags) != 0) {
     return Error::FromErrno("rename " + from + " to " + to);

@@ -133,6 +133,10 @@ class UnionRoot {
   std::string LowerKey(const std::string& path, const storage::ViewEntry& v) const;
   Status RequireWritable() const;
   Result<bool> IsEmptyDir(const std::string& path, const Node& node);
+  // A lower file's names still showing it (hard links not deleted or
+  // copied up).
+  uint32_t LowerLinkCount(const std::string& path, const storage::ViewEntry& v);
+  void DropUpperIdentity(const struct stat& st);
   // Names in the lower below dir hidden by the upper (whiteouts).
   Status EnsureUpperDir(const std::string& dir);
   Status CopyUpLocked(const std::string& path, const Node& node);

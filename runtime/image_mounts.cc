@@ -151,9 +151,16 @@ Status ImageMounts::Unmount(const std::string& dir) {
     auto it = std::find_if(mounts_.begin(), mounts_.end(),
                            [&](const MountRecord& m) { return m.dir == dir; });
     if (it == mounts_.end()) return Error::NotFound(dir + " is not a strata mount");
+    // Busy (files open, a process inside): detach it from the tree as
+    // `umount -l` does; what is open keeps working until closed.
+    // EINVAL: no longer a mount point (someone unmounted it by hand).
     if (::umount2(dir.c_str(), 0) != 0) {
-      if (errno == EBUSY) return Error(EBUSY, dir + " is busy (files open or a process inside)");
-      if (errno != EINVAL) return Error::FromErrno("unmount " + dir);
+      int err = errno;
+      if (err == EBUSY) {
+        if (::umount2(dir.c_str(), MNT_DETACH) != 0) return Error::FromErrno("unmount " + dir);
+      } else if (err != EINVAL) {
+        return Error::FromErrno("unmount " + dir, err);
+      }
     }
     record = *it;
     mounts_.erase(it);

@@ -10,6 +10,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <set>
+
 #include "fuse/lower.h"
 #include "fuse/union_root.h"
 #include "storage/layer_importer.h"
@@ -295,4 +297,36 @@ BOOST_FIXTURE_TEST_CASE(an_opaque_lower_directory_and_a_reopened_root_agree, Fix
   BOOST_TEST(Code(root->Stat("/data/a")) == ENOENT);
   BOOST_TEST(root->Stat("/fresh").ok());
   BOOST_TEST(Names(*root, "/data") == (std::vector<std::string>{"sub"}), boost::test_tools::per_element());
+}
+
+BOOST_FIXTURE_TEST_CASE(link_counts_follow_deletes_and_copy_up_keeps_times, Fixture) {
+  auto root = Root(true);
+  BOOST_TEST(root->Stat("/bin/tool-link")->st_nlink == 2u);
+  BOOST_REQUIRE(root->Unlink("/bin/tool").ok());
+  BOOST_TEST(root->Stat("/bin/tool-link")->st_nlink == 1u);
+  // Directories with lower content report 1, as overlayfs does.
+  BOOST_TEST(root->Stat("/data")->st_nlink == 1u);
+  // Copying a file up changes neither its parent's times nor, for a
+  // directory, its own.
+  auto before = root->Stat("/data");
+  BOOST_REQUIRE(root->SetAttr("/data/sub/b", {.uid = 3}).ok());
+  BOOST_TEST(root->Stat("/data")->st_mtim.tv_sec == before->st_mtim.tv_sec);
+  BOOST_TEST(root->Stat("/data/sub")->st_mtim.tv_sec == 1700000000);
+  // A file deleted and another made in its place get different numbers
+  // even if the host reuses the inode.
+  auto f = root->Create("/tmpfile", 0644, O_WRONLY, {});
+  BOOST_REQUIRE(f.ok());
+  uint64_t first = root->Stat("/tmpfile")->st_ino;
+  BOOST_REQUIRE(root->Unlink("/tmpfile").ok());
+  std::set<uint64_t> seen = {first};
+  for (int i = 0; i < 20; ++i) {
+    std::string name = "/t" + std::to_string(i);
+    BOOST_REQUIRE(root->Create(name, 0644, O_WRONLY, {}).ok());
+    BOOST_TEST(seen.insert(root->Stat(name)->st_ino).second);
+  }
+  // Exec opens carry flags openat2 would refuse; they are dropped.
+  BOOST_REQUIRE(root->CopyUp("/bin/sh").ok());
+  BOOST_TEST(root->OpenFile("/etc/passwd", O_RDONLY | 040).ok());
+  BOOST_REQUIRE(root->CopyUp("/etc/passwd").ok());
+  BOOST_TEST(root->OpenFile("/etc/passwd", O_RDONLY | 040).ok());
 }
