@@ -14,6 +14,7 @@ exit (lazy unmounts, SIGKILL of process groups).
 """
 
 import atexit
+import json
 import os
 import re
 import shutil
@@ -55,13 +56,16 @@ def is_mounted(path):
 
 
 def mount_options(path):
-    """The per-mount and superblock options of the mount at PATH."""
+    """The per-mount and superblock options of the mount PATH is on (the
+    last-mounted of those whose mount point is PATH or a parent of it)."""
     path = os.path.realpath(path)
-    found = None
+    found, best = None, -1
     with open("/proc/self/mountinfo") as f:
         for line in f:
             parts = line.split()
-            if parts[4].encode().decode("unicode_escape") == path:
+            mp = parts[4].encode().decode("unicode_escape")
+            if (path == mp or path.startswith(mp.rstrip("/") + "/")) and len(mp) >= best:
+                best = len(mp)
                 sep = parts.index("-")
                 found = set(parts[5].split(",")) | set(parts[sep + 3].split(","))
                 found.add("fstype=" + parts[sep + 1])
@@ -426,8 +430,26 @@ class StrataCore(Provider):
 
 
 class _CliMount(Mount):
-    def __init__(self, provider, root):
+    """A `strata mount --writable` root. Its scratch layer's directories are
+    read from the store's mounts.json (they are stratad's business, but the
+    copy-up cases look at the upper on disk)."""
+
+    def __init__(self, provider, root, tag):
         super().__init__(provider, root)
+        self.tag = tag
+        self._find_upper()
+
+    def _find_upper(self):
+        store = self.provider.daemon.root
+        try:
+            with open(os.path.join(store, "mounts.json")) as f:
+                for m in json.load(f):
+                    if m.get("dir") == self.root and m.get("scratch"):
+                        base = os.path.join(store, "containers", m["scratch"])
+                        self.upper = os.path.join(base, "upper")
+                        self.work = os.path.join(base, "work")
+        except (OSError, ValueError):
+            pass
 
     def detach(self):
         r = self.provider.daemon.strata("umount", self.root)
@@ -438,7 +460,14 @@ class _CliMount(Mount):
         self.provider.daemon.kill()
 
     def restart(self):
+        """stratad again; a scratch layer does not survive it (thrown away at
+        start), so the image is mounted afresh at the same directory."""
         self.provider.daemon.start()
+        self.scratch_after_restart = os.path.exists(os.path.dirname(self.upper or "/nonexistent"))
+        r = self.provider.daemon.strata("mount", "--writable", self.tag, self.root)
+        if r.rc != 0:
+            raise RuntimeError("strata mount after restart: %r" % r)
+        self._find_upper()
 
     def _unmount(self):
         if self.provider.daemon.alive():
@@ -483,7 +512,7 @@ class StrataCli(Provider):
         r = self.daemon.strata("mount", "--writable", tag, root)
         if r.rc != 0:
             raise RuntimeError("strata mount --writable: %r\n%s" % (r, self.daemon.log()))
-        return _CliMount(self, root)
+        return _CliMount(self, root, tag)
 
 
 ALL = [Overlay, OverlayPlain, FuseOverlayfs, StrataCore, StrataCli]

@@ -193,12 +193,9 @@ def killed_mid_copy_up(provider):
     appended_sha = image.pattern_sha256(image.HUGE_SIZE, "huge", b"!")
     m = provider.mount("huge")
     try:
-        if m.upper is not None:
-            scan, skip = [m.upper, m.work], ()
-        else:  # strata CLI: wherever the store keeps the scratch layer
-            store = provider.daemon.root
-            scan = [store]
-            skip = {os.path.join(store, x) for x in ("objects", "mnt", "db", "blobs")}
+        if m.upper is None:
+            raise RuntimeError("the provider does not say where its upper is")
+        scan, skip = [m.upper, m.work], ()
         path = os.path.join(m.root, "huge")
         os.stat(path)
         appender = subprocess.Popen([sys.executable, "-c", APPEND, path],
@@ -251,6 +248,8 @@ def killed_mid_copy_up(provider):
         # Restart and read through the mount.
         if caught is not None:
             m.restart()
+            if hasattr(m, "scratch_after_restart"):
+                obs["scratch layer kept by the restart"] = m.scratch_after_restart
             obs["staged files left after restart"] = len(
                 [p for p, _s in _scan_files(scan, skip)
                  if os.path.basename(p) not in ("huge", "small")])
