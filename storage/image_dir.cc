@@ -20,6 +20,7 @@ namespace {
 
 constexpr size_t kMaxPath = 4096;
 constexpr size_t kMaxComponent = 255;
+constexpr uint64_t kProgressEvery = 4 << 20;
 
 std::string Shown(std::string_view path) { return oci::Quoted(path, 200); }
 
@@ -176,7 +177,8 @@ Result<std::string> ImageDir::ReadFile(std::string_view rel, uint64_t max_bytes)
 bool ImageDir::HasFile(std::string_view rel) const { return OpenFile(rel).ok(); }
 
 Status ExtractImageArchive(const std::string& archive_path, const std::string& dir,
-                           const ExtractLimits& limits) {
+                           const ExtractLimits& limits,
+                           const std::function<void(uint64_t bytes)>& progress) {
   std::unique_ptr<struct archive, ArchiveReadFree> a(archive_read_new());
   if (!a) return Error(ENOMEM, "archive_read_new");
   archive_read_support_filter_all(a.get());
@@ -186,7 +188,7 @@ Status ExtractImageArchive(const std::string& archive_path, const std::string& d
     return ArchiveError(a.get(), archive_path);
   }
   ASSIGN_OR_RETURN(UniqueFd root, strata::OpenFile(dir, O_RDONLY | O_DIRECTORY));
-  uint64_t entries = 0, bytes = 0;
+  uint64_t entries = 0, bytes = 0, next_progress = 0;
   std::set<std::string> files;
   for (;;) {
     struct archive_entry* entry = nullptr;
@@ -240,6 +242,10 @@ Status ExtractImageArchive(const std::string& archive_path, const std::string& d
     UniqueFd out(fd);
     RETURN_IF_ERROR(CopyMemberData(a.get(), out.get(), rel));
     bytes += static_cast<uint64_t>(size);
+    if (progress && bytes >= next_progress) {
+      progress(bytes);
+      next_progress = bytes + kProgressEvery;
+    }
   }
   return Ok();
 }

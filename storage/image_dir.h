@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -59,7 +60,9 @@ struct ExtractLimits {
 // legacy symlinks point at files manifest.json names directly). Member paths
 // go through CleanRelativePath; a duplicate file or a limit exceeded is an
 // error. On error dir is left for its owner (a TempDir) to remove.
+// progress (optional) gets the content bytes written so far, every few MiB.
 Status ExtractImageArchive(const std::string& archive_path, const std::string& dir,
-                           const ExtractLimits& limits);
+                           const ExtractLimits& limits,
+                           const std::function<void(uint64_t bytes)>& progress = nullptr);
 
 }  // namespace strata::storage

@@ -355,7 +355,10 @@ Result<ImportResult> Import(Store& store, const ImportOptions& options) {
     ASSIGN_OR_RETURN(TempDir tmp, TempDir::Create(store.tmp_dir(), "import-"));
     ExtractLimits limits;
     ASSIGN_OR_RETURN(limits.max_bytes, StagingBudget(store.tmp_dir()));
-    RETURN_IF_ERROR(ExtractImageArchive(options.path, tmp.path(), limits));
+    auto staged = [&](uint64_t bytes) {
+      if (options.progress) options.progress(Progress{"stage", 0, 0, bytes, bytes});
+    };
+    RETURN_IF_ERROR(ExtractImageArchive(options.path, tmp.path(), limits, staged));
     dir_path = tmp.path();
     staging.emplace(std::move(tmp));
   } else if (!S_ISDIR(st.st_mode)) {

@@ -8,7 +8,7 @@
 //     unpacked into a directory.
 // An archive (plain or compressed) is staged into a TempDir under the
 // store's tmp/ with ExtractImageArchive (regular files and directories only,
-// bounded by the free space of tmp/ less a reserve) and imported from there.
+// bounded by nine tenths of the free space of tmp/) and imported from there.
 // A tar holding both manifest.json and index.json (docker 25+) is read as a
 // docker-archive, so its RepoTags name the image as `docker load` would.
 //
@@ -38,7 +38,8 @@
 // staging directory removed on any failure; the index is written once, by
 // Store::CommitImage. Errors carry the context "import PATH".
 //
-// Progress: options.progress gets phase "layer" (layer i of n, bytes of the
+// Progress: options.progress gets phase "stage" (an archive being unpacked:
+// bytes so far, layers 0), then "layer" (layer i of n, bytes of its
 // uncompressed tar) and then "commit".
 //
 // Thread safety: imports may run concurrently on one Store.
