@@ -52,6 +52,27 @@ bool ParseNumber(const char* block, Field f, uint64_t* out) {
   return true;
 }
 
+// A signed field: octal, or base-256 two's complement (GNU tar and
+// libarchive write pre-1970 times so).
+bool ParseSignedNumber(const char* block, Field f, int64_t* out) {
+  auto first = static_cast<unsigned char>(block[f.off]);
+  if ((first & 0xc0) != 0xc0) {
+    uint64_t v;
+    if (!ParseNumber(block, f, &v) || v > static_cast<uint64_t>(INT64_MAX)) return false;
+    *out = static_cast<int64_t>(v);
+    return true;
+  }
+  // Negative: the field is a big-endian two's complement number; all but
+  // its last 8 bytes must be sign (0xff).
+  for (size_t i = 0; i + 8 < f.len; ++i) {
+    if (static_cast<unsigned char>(block[f.off + i]) != 0xff) return false;
+  }
+  uint64_t v = 0;
+  for (size_t i = f.len - 8; i < f.len; ++i) v = v << 8 | static_cast<unsigned char>(block[f.off + i]);
+  *out = static_cast<int64_t>(v);
+  return true;
+}
+
 bool ChecksumOk(const char* block) {
   uint64_t stored;
   if (!ParseNumber(block, kChksum, &stored)) return false;
@@ -277,16 +298,17 @@ Result<bool> TarReader::Next(TarHeader* h, std::string* raw) {
     }
     h->path = have_longname ? gnu_longname : name;
     h->link = have_longlink ? gnu_longlink : std::string(FieldView(block, kLinkname));
-    uint64_t mode, uid, gid, mtime, major, minor;
+    uint64_t mode, uid, gid, major, minor;
+    int64_t mtime;
     if (!ParseNumber(block, kMode, &mode) || !ParseNumber(block, kUid, &uid) ||
-        !ParseNumber(block, kGid, &gid) || !ParseNumber(block, kMtime, &mtime) ||
+        !ParseNumber(block, kGid, &gid) || !ParseSignedNumber(block, kMtime, &mtime) ||
         !ParseNumber(block, kDevmajor, &major) || !ParseNumber(block, kDevminor, &minor)) {
       return Error::Corrupt("tar: bad numeric field in header of \"" + h->path + "\"");
     }
     h->mode = static_cast<uint32_t>(mode & 07777);
     h->uid = static_cast<uint32_t>(uid);
     h->gid = static_cast<uint32_t>(gid);
-    h->mtime_sec = static_cast<int64_t>(mtime);
+    h->mtime_sec = mtime;
     h->devmajor = static_cast<uint32_t>(major);
     h->devminor = static_cast<uint32_t>(minor);
     h->size = size;

@@ -2,6 +2,7 @@
 #define BOOST_TEST_MODULE layer
 #include <boost/test/unit_test.hpp>
 
+#include <cstring>
 #include <map>
 
 #include "storage/index.h"
@@ -233,4 +234,26 @@ BOOST_FIXTURE_TEST_CASE(a_tar_cut_after_its_last_content_is_accepted, Fixture) {
   BOOST_TEST((RoundTrip(cut) == cut));
   std::string half_padded = tar.substr(0, 512 + 100);
   BOOST_TEST((RoundTrip(half_padded) == half_padded));
+}
+
+BOOST_FIXTURE_TEST_CASE(pre_1970_times, Fixture) {
+  // libarchive's pax writer puts a pax mtime record and, in the ustar
+  // field, a negative base-256 number.
+  std::string tar = TarBuilder().File("old", "x", {.mode = 0644, .mtime = -86400}).Finish();
+  LayerContents layer;
+  BOOST_TEST((RoundTrip(tar, &layer) == tar));
+  BOOST_TEST(ByPath(layer)["/old"].mtime_sec == -86400);
+  // Without the pax record: GNU tar's full 12-byte base-256 field.
+  std::string bare = tar.substr(1024, 1024) + std::string(1024, '\0');
+  const unsigned char mtime[12] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                   0xff, 0xff, 0xff, 0xfe, 0xae, 0x80};  // -86400
+  std::memcpy(&bare[136], mtime, 12);
+  std::memset(&bare[148], ' ', 8);
+  unsigned sum = 0;
+  for (int i = 0; i < 512; ++i) sum += static_cast<unsigned char>(bare[i]);
+  snprintf(&bare[148], 8, "%06o", sum);
+  bare[155] = ' ';
+  LayerContents bare_layer;
+  BOOST_TEST((RoundTrip(bare, &bare_layer) == bare));
+  BOOST_TEST(ByPath(bare_layer)["/old"].mtime_sec == -86400);
 }
