@@ -14,6 +14,7 @@ busybox-static). Without runc the comparisons are skipped, not failed.
 """
 
 import copy
+import glob
 import json
 import os
 import re
@@ -145,7 +146,14 @@ class Runtime:
 
     def cleanup(self):
         for cid in self.ids:
-            call(self.argv("delete", "--force", cid), timeout=30)
+            try:
+                call(self.argv("delete", "--force", cid), timeout=30)
+            except (OSError, Failure):
+                pass
+            # Should delete have failed: the container's processes and
+            # cgroups, wherever either runtime puts them.
+            for d in glob.glob(f"/sys/fs/cgroup/**/{cid}", recursive=True):
+                kill_cgroup(d)
         self.ids = []
 
 
@@ -239,6 +247,22 @@ def cgroup_dir(pid, controller):
                     base = "/sys/fs/cgroup"
                 return base + path
     return None
+
+
+def kill_cgroup(d):
+    """SIGKILLs every process of cgroup directory d and removes it."""
+    try:
+        with open(os.path.join(d, "cgroup.procs")) as f:
+            for pid in f.read().split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        wait_until(lambda: not open(os.path.join(d, "cgroup.procs")).read().split(),
+                   timeout=5, what=f"{d} to empty")
+        os.rmdir(d)
+    except (OSError, Failure):
+        pass
 
 
 def v1_has(controller):
@@ -737,7 +761,12 @@ fi
         r = call(["unshare", "-m", "--propagation", "private", "sh", "-c", body], timeout=60)
         if r.code != 0:
             call(["unshare", "-m", "--propagation", "private", "sh", "-c",
-                  f"{setup}; {rt} delete --force {cid}"], timeout=30)
+                  f"{setup}; {rt} delete --force {cid}; {rt} delete --force {cid}-dev"],
+                 timeout=30)
+            # If even that failed, what it left is found by its cgroup.
+            for d in glob.glob(f"/sys/fs/cgroup/*/strata/{cid}*") + \
+                    glob.glob(f"/sys/fs/cgroup/memory/**/strata/{cid}*", recursive=True):
+                kill_cgroup(d)
         results.append((name, r.code == 0, "" if r.code == 0 else repr(r)))
     return results
 
