@@ -263,15 +263,31 @@ struct FuseOps {
     fuse_reply_readlink(req, target->c_str());
   }
 
+  // The union node parent and the path of its child name; or replies with
+  // the error and returns nullopt.
+  static std::optional<std::pair<NodeInfo, std::string>> ChildOf(fuse_req_t req,
+                                                                 fuse_ino_t parent,
+                                                                 const char* name) {
+    FuseServer* self = Self(req);
+    ++self->stats_.requests;
+    auto node = UnionNode(req, parent, EPERM);
+    if (!node) return std::nullopt;
+    if (std::strlen(name) > kMaxName) {
+      ReplyError(req, self, ENAMETOOLONG);
+      return std::nullopt;
+    }
+    std::string path = ChildPath(node->path, name);
+    return std::make_pair(std::move(*node), std::move(path));
+  }
+
   // Replies with the entry of a child just made by op.
   template <typename Op>
   static void MakeChild(fuse_req_t req, fuse_ino_t parent, const char* name, Op op) {
     FuseServer* self = Self(req);
-    ++self->stats_.requests;
-    auto node = UnionNode(req, parent, EPERM);
-    if (!node) return;
-    if (std::strlen(name) > kMaxName) return ReplyError(req, self, ENAMETOOLONG);
-    std::string path = ChildPath(node->path, name);
+    auto child_of = ChildOf(req, parent, name);
+    if (!child_of) return;
+    auto& [node_info, path] = *child_of;
+    auto* node = &node_info;
     Status made = op(*node, path);
     if (!made.ok()) return ReplyError(req, self, Code(made.error()));
     auto child = LookupChild(self, *node, name);
@@ -312,11 +328,10 @@ struct FuseOps {
 
   static void Remove(fuse_req_t req, fuse_ino_t parent, const char* name, bool dir) {
     FuseServer* self = Self(req);
-    ++self->stats_.requests;
-    auto node = UnionNode(req, parent, EPERM);
-    if (!node) return;
-    if (std::strlen(name) > kMaxName) return ReplyError(req, self, ENAMETOOLONG);
-    std::string path = ChildPath(node->path, name);
+    auto child_of = ChildOf(req, parent, name);
+    if (!child_of) return;
+    auto& [node_info, path] = *child_of;
+    auto* node = &node_info;
     Status st = dir ? node->root->Rmdir(path) : node->root->Unlink(path);
     if (!st.ok()) return ReplyError(req, self, Code(st.error()));
     self->table_.Unlinked(node->root.get(), path);
@@ -371,11 +386,10 @@ struct FuseOps {
   static void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
                      fuse_file_info* fi) {
     FuseServer* self = Self(req);
-    ++self->stats_.requests;
-    auto node = UnionNode(req, parent, EPERM);
-    if (!node) return;
-    if (std::strlen(name) > kMaxName) return ReplyError(req, self, ENAMETOOLONG);
-    std::string path = ChildPath(node->path, name);
+    auto child_of = ChildOf(req, parent, name);
+    if (!child_of) return;
+    auto& [node_info, path] = *child_of;
+    auto* node = &node_info;
     Owner owner = OwnerFor(req, *node, &mode);
     auto file = node->root->Create(path, mode, fi->flags, owner);
     if (!file.ok()) return ReplyError(req, self, Code(file.error()));

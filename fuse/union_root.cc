@@ -234,19 +234,11 @@ Result<std::vector<DirEntry>> UnionRoot::ReadDir(const std::string& path) {
   std::set<std::string> hidden;
   const std::string prefix = path == "/" ? "/" : path + "/";
   if (node.upper) {
-    ASSIGN_OR_RETURN(UniqueFd fd, upper_->OpenAt(path, O_RDONLY | O_DIRECTORY));
-    DIR* dir = ::fdopendir(fd.get());
-    if (dir == nullptr) return Error::FromErrno("opendir upper " + path);
-    fd.release();
-    std::unique_ptr<DIR, int (*)(DIR*)> guard(dir, ::closedir);
-    while (struct dirent* de = ::readdir(dir)) {
-      std::string name = de->d_name;
-      if (name == "." || name == "..") continue;
-      struct stat st;
-      if (::fstatat(::dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    RETURN_IF_ERROR(upper_->ForEachChild(path, [&](const std::string& name,
+                                                   const struct stat& st) -> Status {
       if (IsWhiteout(st)) {
         hidden.insert(name);
-        continue;
+        return Ok();
       }
       Node child;
       child.exists = true;
@@ -256,7 +248,8 @@ Result<std::vector<DirEntry>> UnionRoot::ReadDir(const std::string& path) {
         if (lower && lower->entry.type == EntryType::kDirectory) child.lower = lower;
       }
       entries[name] = DirEntry{name, st.st_mode & S_IFMT, InoFor(prefix + name, child)};
-    }
+      return Ok();
+    }));
   }
   if (node.lower_below) {
     RETURN_IF_ERROR(lower_->List(path, [&](std::string_view name, const storage::ViewEntry& v) {
@@ -508,18 +501,15 @@ Result<bool> UnionRoot::IsEmptyDir(const std::string& path, const Node& node) {
   // Upper entries other than whiteouts, then lower children not whited out.
   std::set<std::string> hidden;
   if (node.upper) {
-    ASSIGN_OR_RETURN(UniqueFd fd, upper_->OpenAt(path, O_RDONLY | O_DIRECTORY));
-    DIR* dir = ::fdopendir(fd.get());
-    if (dir == nullptr) return Error::FromErrno("opendir upper " + path);
-    fd.release();
-    std::unique_ptr<DIR, int (*)(DIR*)> guard(dir, ::closedir);
-    while (struct dirent* de = ::readdir(dir)) {
-      std::string_view name = de->d_name;
-      if (name == "." || name == "..") continue;
-      struct stat st;
-      if (::fstatat(::dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-      if (!IsWhiteout(st)) return false;
-      hidden.emplace(name);
+    Status walked = upper_->ForEachChild(path, [&](const std::string& name,
+                                                   const struct stat& st) -> Status {
+      if (!IsWhiteout(st)) return Error(ENOTEMPTY, path);  // stop at the first real entry
+      hidden.insert(name);
+      return Ok();
+    });
+    if (!walked.ok()) {
+      if (walked.error().code() == ENOTEMPTY) return false;
+      return std::move(walked).error();
     }
   }
   if (!node.lower_below) return true;
@@ -567,23 +557,15 @@ Status UnionRoot::Rmdir(const std::string& path) {
 }
 
 Status UnionRoot::ClearWhiteouts(const std::string& dir_path) {
-  ASSIGN_OR_RETURN(UniqueFd fd, upper_->OpenAt(dir_path, O_RDONLY | O_DIRECTORY));
-  DIR* dir = ::fdopendir(fd.get());
-  if (dir == nullptr) return Error::FromErrno("opendir upper " + dir_path);
-  fd.release();
-  std::unique_ptr<DIR, int (*)(DIR*)> guard(dir, ::closedir);
   std::vector<std::string> names;
-  while (struct dirent* de = ::readdir(dir)) {
-    struct stat st;
-    if (de->d_name[0] == '.' && (de->d_name[1] == 0 || (de->d_name[1] == '.' && !de->d_name[2]))) {
-      continue;
-    }
-    if (::fstatat(::dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && IsWhiteout(st)) {
-      names.emplace_back(de->d_name);
-    }
-  }
+  RETURN_IF_ERROR(upper_->ForEachChild(dir_path, [&](const std::string& name,
+                                                     const struct stat& st) {
+    if (IsWhiteout(st)) names.push_back(name);
+    return Ok();
+  }));
+  ASSIGN_OR_RETURN(UniqueFd dir, upper_->OpenDir(dir_path));
   for (const auto& name : names) {
-    if (::unlinkat(::dirfd(dir), name.c_str(), 0) != 0) {
+    if (::unlinkat(dir.get(), name.c_str(), 0) != 0) {
       return Error::FromErrno("remove whiteout " + name);
     }
   }

@@ -1,5 +1,6 @@
 #include "fuse/upper.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/syscall.h>
@@ -84,6 +85,24 @@ Result<UniqueFd> Upper::OpenAt(const std::string& path, int flags, mode_t mode) 
                        mode);
   if (fd < 0) return Error::FromErrno("open upper " + path);
   return UniqueFd(fd);
+}
+
+Status Upper::ForEachChild(
+    const std::string& path,
+    const std::function<Status(const std::string&, const struct stat&)>& fn) const {
+  ASSIGN_OR_RETURN(UniqueFd fd, OpenAt(path, O_RDONLY | O_DIRECTORY));
+  DIR* dir = ::fdopendir(fd.get());
+  if (dir == nullptr) return Error::FromErrno("opendir upper " + path);
+  fd.release();
+  std::unique_ptr<DIR, int (*)(DIR*)> guard(dir, ::closedir);
+  while (struct dirent* de = ::readdir(dir)) {
+    std::string name = de->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (::fstatat(::dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // raced away
+    RETURN_IF_ERROR(fn(name, st));
+  }
+  return Ok();
 }
 
 std::string Upper::TempName() { return "#" + std::to_string(++counter_); }

@@ -10,6 +10,7 @@
 
 #include <sys/stat.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,11 @@ class Upper {
   Result<UniqueFd> OpenDir(const std::string& path) const;
   // lstat of path; nullopt if it is missing (or below a non-directory).
   Result<std::optional<struct stat>> Stat(const std::string& path) const;
+  // Calls fn(name, lstat) for each entry of the directory at path (without
+  // "." and ".."); fn's error stops the walk and is returned.
+  Status ForEachChild(const std::string& path,
+                      const std::function<Status(const std::string& name, const struct stat&)>& fn)
+      const;
   // Opens path itself (O_NOFOLLOW) with flags.
   Result<UniqueFd> OpenAt(const std::string& path, int flags, mode_t mode = 0) const;
 
