@@ -4,9 +4,13 @@
 // checked before `strata mount` is wired into stratad, and afterwards as a
 // second way in that does not depend on the CLI.
 //
-//   strata_core_mount --root STORE --mnt DIR
+//   strata_core_mount --root STORE --mnt DIR [--read-only-store]
 //
-// Opens the store read-write (no stratad may hold it), mounts the session at
+// Opens the store read-write (no stratad may hold it) or, with
+// --read-only-store, read-only beside a running stratad (the images it
+// mounts must be imported already: a read-only index sees the store as it
+// was when opened; container roots write only to their upper). Mounts the
+// session at
 // DIR, prints "ready" and then reads commands, one a line, from stdin:
 //
 //   add NAME IMAGE UPPER WORK
@@ -41,7 +45,7 @@ using namespace strata;
 namespace {
 
 int Usage() {
-  std::cerr << "usage: strata_core_mount --root STORE --mnt DIR\n";
+  std::cerr << "usage: strata_core_mount --root STORE --mnt DIR [--read-only-store]\n";
   return 2;
 }
 
@@ -49,13 +53,18 @@ int Usage() {
 
 int main(int argc, char** argv) {
   std::string root, mnt;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool read_only = false;
+  for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
-    if (k == "--root") root = argv[i + 1];
-    else if (k == "--mnt") mnt = argv[i + 1];
-    else return Usage();
+    if (k == "--read-only-store") {
+      read_only = true;
+    } else if ((k == "--root" || k == "--mnt") && i + 1 < argc) {
+      (k == "--root" ? root : mnt) = argv[++i];
+    } else {
+      return Usage();
+    }
   }
-  if (root.empty() || mnt.empty() || argc % 2 == 0) return Usage();
+  if (root.empty() || mnt.empty()) return Usage();
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -64,7 +73,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto store = storage::Store::Open({.root = root});
+  auto store = storage::Store::Open({.root = root, .read_only = read_only});
   if (!store.ok()) {
     std::cerr << "strata_core_mount: open store: " << store.error().message() << "\n";
     return 1;
