@@ -135,12 +135,16 @@ Result<UnionRoot::Node> UnionRoot::Resolve(const std::string& path) {
   if (upper) {
     node.exists = true;
     node.upper = upper;
-    bool merged = S_ISDIR(upper->st_mode) && node.lower &&
-                  node.lower->entry.type == EntryType::kDirectory;
-    if (!merged) node.lower.reset();
-    if (merged) {
-      ASSIGN_OR_RETURN(node.lower_below, LowerBelow(path));
+    // Merged: an upper directory over a lower one, not opaque. Otherwise the
+    // lower entry is hidden, and the upper one is a file of its own (with an
+    // identity of its own).
+    bool merged = false;
+    if (S_ISDIR(upper->st_mode) && node.lower &&
+        node.lower->entry.type == EntryType::kDirectory) {
+      ASSIGN_OR_RETURN(merged, LowerBelow(path));
     }
+    if (!merged) node.lower.reset();
+    node.lower_below = merged;
     return node;
   }
   if (node.lower) {
@@ -172,13 +176,14 @@ struct stat UnionRoot::StatOf(const std::string& path, const Node& node) {
   struct stat st {};
   if (node.upper) {
     st = *node.upper;
-    // As overlayfs: the link count of a directory with lower content is not
-    // known cheaply, and 1 says so (tools then do not count on it).
+    // As overlayfs: the link count of a merged directory is not known
+    // cheaply, and 1 says so (tools then do not count on it).
     if (S_ISDIR(st.st_mode) && node.lower) st.st_nlink = 1;
   } else {
     const Entry& e = node.lower->entry;
     st.st_mode = TypeBits(e.type) | (e.mode & 07777);
-    st.st_nlink = e.type == EntryType::kDirectory ? 1 : LowerLinkCount(path, *node.lower);
+    st.st_nlink = e.type == EntryType::kDirectory ? node.lower->nlink
+                                                  : LowerLinkCount(path, *node.lower);
     st.st_uid = e.uid;
     st.st_gid = e.gid;
     st.st_size = static_cast<off_t>(e.type == EntryType::kSymlink ? e.link_target.size() : e.size);

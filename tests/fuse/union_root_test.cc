@@ -304,7 +304,9 @@ BOOST_FIXTURE_TEST_CASE(link_counts_follow_deletes_and_copy_up_keeps_times, Fixt
   BOOST_TEST(root->Stat("/bin/tool-link")->st_nlink == 2u);
   BOOST_REQUIRE(root->Unlink("/bin/tool").ok());
   BOOST_TEST(root->Stat("/bin/tool-link")->st_nlink == 1u);
-  // Directories with lower content report 1, as overlayfs does.
+  // Merged directories report 1, as overlayfs does; lower ones their count.
+  BOOST_TEST(root->Stat("/data")->st_nlink == 3u);
+  BOOST_REQUIRE(root->Mkdir("/data/new", 0755, {}).ok());
   BOOST_TEST(root->Stat("/data")->st_nlink == 1u);
   // Copying a file up changes neither its parent's times nor, for a
   // directory, its own.
@@ -329,4 +331,18 @@ BOOST_FIXTURE_TEST_CASE(link_counts_follow_deletes_and_copy_up_keeps_times, Fixt
   BOOST_TEST(root->OpenFile("/etc/passwd", O_RDONLY | 040).ok());
   BOOST_REQUIRE(root->CopyUp("/etc/passwd").ok());
   BOOST_TEST(root->OpenFile("/etc/passwd", O_RDONLY | 040).ok());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_directory_made_over_a_moved_one_is_a_new_file, Fixture) {
+  auto root = Root(true);
+  uint64_t ino = root->Stat("/data")->st_ino;
+  BOOST_REQUIRE(root->Rename("/data", "/moved", 0).ok());
+  BOOST_TEST(root->Stat("/moved")->st_ino == ino);
+  BOOST_REQUIRE(root->Mkdir("/data", 0755, {}).ok());
+  BOOST_TEST(root->Stat("/data")->st_ino != ino);  // opaque: not the lower directory
+  BOOST_REQUIRE(root->Rename("/data", "/away", 0).ok());
+  BOOST_REQUIRE(root->Rename("/moved", "/data", 0).ok());
+  BOOST_TEST(Names(*root, "/data") == (std::vector<std::string>{"a", "sub"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(root->Stat("/data")->st_ino == ino);
 }
