@@ -765,6 +765,7 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Start(const FuseServerOptions& o
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(cargv.size()), cargv.data());
   fuse_lowlevel_ops ops = FuseOps::Table();
   server->session_ = fuse_session_new(&args, &ops, sizeof ops, server.get());
+  fuse_opt_free_args(&args);  // the session keeps what it parsed
   if (server->session_ == nullptr) return Error(EIO, "fuse_session_new failed");
   if (fuse_session_mount(server->session_, options.mountpoint.c_str()) != 0) {
     fuse_session_destroy(server->session_);
