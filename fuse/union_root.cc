@@ -350,26 +350,65 @@ Status UnionRoot::Install(const std::string& staged, const std::string& path,
   return Ok();
 }
 
+Status UnionRoot::MakeEntry(const std::string& path, const Node& node, const Owner& owner,
+                            std::optional<mode_t> mode,
+                            const std::function<Status(int dirfd, const char* name)>& make) {
+  if (node.exists) return Errno(EEXIST, path);
+  RETURN_IF_ERROR(EnsureUpperDir(ParentPath(path)));
+  // Over a whiteout, build it in work/ and swap it in, so that the lower
+  // entry never shows; elsewhere make it in place (creation is exclusive).
+  std::string staged;
+  UniqueFd parent_fd;
+  int dirfd;
+  const char* name;
+  auto [parent, base] = SplitPath(path);
+  if (node.whiteout) {
+    staged = upper_->TempName();
+    dirfd = upper_->work_fd();
+    name = staged.c_str();
+  } else {
+    ASSIGN_OR_RETURN(parent_fd, upper_->OpenDir(parent));
+    dirfd = parent_fd.get();
+    name = base.c_str();
+  }
+  RETURN_IF_ERROR(make(dirfd, name));
+  Status owned;
+  if (::fchownat(dirfd, name, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) != 0 ||
+      (mode && ::fchmodat(dirfd, name, *mode & 07777, 0) != 0)) {
+    owned = Error::FromErrno("set owner of " + path);
+  }
+  if (!owned.ok()) {
+    if (node.whiteout) {
+      (void)upper_->RemoveInWork(staged);
+    } else {
+      struct stat st;
+      bool is_dir = ::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+      ::unlinkat(dirfd, name, is_dir ? AT_REMOVEDIR : 0);
+    }
+    return owned;
+  }
+  if (!node.whiteout) return Ok();
+  struct stat st;
+  bool is_dir = ::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+  // A new directory over a whiteout must hide what the lower had there.
+  return Install(staged, path, true, is_dir);
+}
+
 Result<OpenedFile> UnionRoot::Create(const std::string& path, mode_t mode, int flags,
                                      const Owner& owner) {
   std::lock_guard lock(mu_);
   RETURN_IF_ERROR(RequireWritable());
   ASSIGN_OR_RETURN(Node node, Resolve(path));
-  if (node.exists) return Errno(EEXIST, path);
-  RETURN_IF_ERROR(EnsureUpperDir(ParentPath(path)));
-  std::string staged = upper_->TempName();
   int open_flags = (flags & (O_ACCMODE | O_APPEND | O_DIRECT | O_SYNC | O_DSYNC | O_NOATIME |
                              O_NONBLOCK | O_LARGEFILE)) |
                    O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-  int fd = ::openat(upper_->work_fd(), staged.c_str(), open_flags, 0600);
-  if (fd < 0) return Error::FromErrno("create " + path);
-  UniqueFd file(fd);
-  if (::fchown(fd, owner.uid, owner.gid) != 0 || ::fchmod(fd, mode & 07777) != 0) {
-    Error err = Error::FromErrno("set owner of " + path);
-    (void)upper_->RemoveInWork(staged);
-    return err;
-  }
-  RETURN_IF_ERROR(Install(staged, path, node.whiteout, false));
+  UniqueFd file;
+  RETURN_IF_ERROR(MakeEntry(path, node, owner, mode, [&](int dirfd, const char* name) -> Status {
+    int fd = ::openat(dirfd, name, open_flags, 0600);
+    if (fd < 0) return Error::FromErrno("create " + path);
+    file.reset(fd);
+    return Ok();
+  }));
   return OpenedFile{std::move(file), false};
 }
 
@@ -377,19 +416,10 @@ Status UnionRoot::Mkdir(const std::string& path, mode_t mode, const Owner& owner
   std::lock_guard lock(mu_);
   RETURN_IF_ERROR(RequireWritable());
   ASSIGN_OR_RETURN(Node node, Resolve(path));
-  if (node.exists) return Errno(EEXIST, path);
-  RETURN_IF_ERROR(EnsureUpperDir(ParentPath(path)));
-  std::string staged = upper_->TempName();
-  int work = upper_->work_fd();
-  if (::mkdirat(work, staged.c_str(), 0700) != 0) return Error::FromErrno("mkdir " + path);
-  if (::fchownat(work, staged.c_str(), owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) != 0 ||
-      ::fchmodat(work, staged.c_str(), mode & 07777, 0) != 0) {
-    Error err = Error::FromErrno("set owner of " + path);
-    (void)upper_->RemoveInWork(staged);
-    return err;
-  }
-  // Over a whiteout the new directory must hide what the lower had there.
-  RETURN_IF_ERROR(Install(staged, path, node.whiteout, node.whiteout));
+  RETURN_IF_ERROR(MakeEntry(path, node, owner, mode, [&](int dirfd, const char* name) -> Status {
+    if (::mkdirat(dirfd, name, 0700) != 0) return Error::FromErrno("mkdir " + path);
+    return Ok();
+  }));
   lower_below_[path] = false;
   return Ok();
 }
@@ -397,24 +427,16 @@ Status UnionRoot::Mkdir(const std::string& path, mode_t mode, const Owner& owner
 Status UnionRoot::Mknod(const std::string& path, mode_t mode, dev_t rdev, const Owner& owner) {
   std::lock_guard lock(mu_);
   RETURN_IF_ERROR(RequireWritable());
-  ASSIGN_OR_RETURN(Node node, Resolve(path));
-  if (node.exists) return Errno(EEXIST, path);
   if (S_ISCHR(mode) && rdev == 0) {
     return Errno(EPERM, path + ": a 0/0 character device is a whiteout");
   }
-  RETURN_IF_ERROR(EnsureUpperDir(ParentPath(path)));
-  std::string staged = upper_->TempName();
-  int work = upper_->work_fd();
-  if (::mknodat(work, staged.c_str(), (mode & S_IFMT) | 0600, rdev) != 0) {
-    return Error::FromErrno("mknod " + path);
-  }
-  if (::fchownat(work, staged.c_str(), owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) != 0 ||
-      ::fchmodat(work, staged.c_str(), mode & 07777, 0) != 0) {
-    Error err = Error::FromErrno("set owner of " + path);
-    (void)upper_->RemoveInWork(staged);
-    return err;
-  }
-  return Install(staged, path, node.whiteout, false);
+  ASSIGN_OR_RETURN(Node node, Resolve(path));
+  return MakeEntry(path, node, owner, mode, [&](int dirfd, const char* name) -> Status {
+    if (::mknodat(dirfd, name, (mode & S_IFMT) | 0600, rdev) != 0) {
+      return Error::FromErrno("mknod " + path);
+    }
+    return Ok();
+  });
 }
 
 Status UnionRoot::Symlink(const std::string& target, const std::string& path,
@@ -422,19 +444,10 @@ Status UnionRoot::Symlink(const std::string& target, const std::string& path,
   std::lock_guard lock(mu_);
   RETURN_IF_ERROR(RequireWritable());
   ASSIGN_OR_RETURN(Node node, Resolve(path));
-  if (node.exists) return Errno(EEXIST, path);
-  RETURN_IF_ERROR(EnsureUpperDir(ParentPath(path)));
-  std::string staged = upper_->TempName();
-  int work = upper_->work_fd();
-  if (::symlinkat(target.c_str(), work, staged.c_str()) != 0) {
-    return Error::FromErrno("symlink " + path);
-  }
-  if (::fchownat(work, staged.c_str(), owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) != 0) {
-    Error err = Error::FromErrno("set owner of " + path);
-    (void)upper_->RemoveInWork(staged);
-    return err;
-  }
-  return Install(staged, path, node.whiteout, false);
+  return MakeEntry(path, node, owner, std::nullopt, [&](int dirfd, const char* name) -> Status {
+    if (::symlinkat(target.c_str(), dirfd, name) != 0) return Error::FromErrno("symlink " + path);
+    return Ok();
+  });
 }
 
 Status UnionRoot::Link(const std::string& existing, const std::string& path) {

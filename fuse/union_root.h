@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -145,6 +146,11 @@ class UnionRoot {
                    const std::string& target_path);
   Result<std::vector<std::string>> HardlinkNames(const std::string& path,
                                                  const storage::ViewEntry& v);
+  // Makes a new entry at path (make creates it as name in dirfd), owned by
+  // owner, with mode's permission bits if given.
+  Status MakeEntry(const std::string& path, const Node& node, const Owner& owner,
+                   std::optional<mode_t> mode,
+                   const std::function<Status(int dirfd, const char* name)>& make);
   // Places a staged entry (work/name) at path, replacing a whiteout there.
   Status Install(const std::string& staged, const std::string& path, bool replace_whiteout,
                  bool make_opaque);
