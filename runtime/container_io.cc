@@ -1,0 +1,109 @@
+// ContainerManager: logs and exec.
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "runtime/bundle.h"
+#include "runtime/container_manager.h"
+#include "runtime/container_manager_internal.h"
+
+namespace strata::runtime {
+
+using namespace std::chrono_literals;
+
+Status ContainerManager::Logs(const std::string& ref, const LogsOptions& options,
+                              const std::function<bool(const LogEntry&)>& sink) {
+  ASSIGN_OR_RETURN(ContainerPtr c, Find(ref));
+  uint64_t offset = 0;
+  ASSIGN_OR_RETURN(std::vector<LogEntry> entries, c->log->Tail(options.tail, &offset));
+  for (const auto& e : entries) {
+    if (!sink(e)) return Ok();
+  }
+  if (!options.follow) return Ok();
+  for (;;) {
+    uint64_t version = c->log->version();
+    bool done;
+    {
+      std::lock_guard lock(c->mu);
+      done = c->removed || shutting_down_ || (!c->active() && !c->monitoring);
+    }
+    done = done && !c->log->pumping();
+    ASSIGN_OR_RETURN(entries, c->log->Read(&offset));
+    for (const auto& e : entries) {
+      if (!sink(e)) return Ok();
+    }
+    if (done) return Ok();
+    c->log->WaitForChange(version, 1s);
+  }
+}
+
+Result<int> ContainerManager::Exec(const std::string& ref, const ExecRequest& request,
+                                   const OutputSink& sink) {
+  if (request.cmd.empty()) return Error::Invalid("exec: no command given");
+  if (request.tty) return Error(ENOTSUP, "exec with a terminal needs an attached client (-t)");
+  ASSIGN_OR_RETURN(ContainerPtr c, Find(ref));
+  {
+    std::lock_guard lock(c->mu);
+    if (c->state.status == ContainerStatus::kPaused) {
+      return Error(EBUSY, "container " + c->name() + " is paused: resume it first");
+    }
+    if (c->state.status != ContainerStatus::kRunning) {
+      return Error(EBUSY, "container " + c->name() + " is not running");
+    }
+  }
+  for (const auto& e : request.env) {
+    if (e.empty() || e.front() == '=' || e.find('=') == std::string::npos) {
+      return Error::Invalid("invalid environment variable \"" + e + "\" (K=V)");
+    }
+  }
+  if (!request.workdir.empty() && request.workdir.front() != '/') {
+    return Error::Invalid("the working directory \"" + request.workdir +
+                          "\" is invalid: it needs to be an absolute path");
+  }
+  ExecProcess process;
+  process.args = request.cmd;
+  process.env = request.env;
+  process.cwd = request.workdir;
+  if (!request.user.empty()) {
+    std::string root = fuse_.PathOf(fuse::FuseServer::kContainers, c->config.id);
+    ASSIGN_OR_RETURN(ProcessUser user, ResolveUser(root, request.user));
+    process.user = std::to_string(user.uid) + ":" + std::to_string(user.gid);
+  }
+
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return Error::FromErrno("pipe");
+  UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]);
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) return Error::FromErrno("pipe");
+  UniqueFd err_r(err_pipe[0]), err_w(err_pipe[1]);
+  auto since = ChildReaper::Clock::now();
+  ASSIGN_OR_RETURN(pid_t pid,
+                   runtime_.SpawnExec(c->config.id, process, {-1, out_w.get(), err_w.get()}));
+  out_w.reset();
+  err_w.reset();
+
+  pollfd fds[2] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
+  const char* names[2] = {"stdout", "stderr"};
+  int open = 2;
+  char buf[32768];
+  while (open > 0) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        sink(names[i], std::string_view(buf, static_cast<size_t>(n)));
+      } else if (n == 0 || errno != EINTR) {
+        fds[i].fd = -1;
+        --open;
+      }
+    }
+  }
+  int status = reaper_.Wait(pid, std::nullopt, since).value_or(0);
+  return ChildReaper::ExitCode(status);
+}
+
+}  // namespace strata::runtime

@@ -1,0 +1,238 @@
+#include "runtime/container_log.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+
+#include <boost/json.hpp>
+
+#include "common/fs.h"
+#include "common/log.h"
+#include "runtime/container_record.h"
+#include "runtime/json_fields.h"
+
+namespace strata::runtime {
+namespace json = boost::json;
+
+namespace {
+
+constexpr size_t kMaxLine = 16 * 1024;
+
+// The length of the valid UTF-8 sequence starting at s[i], or 0.
+size_t Utf8Length(std::string_view s, size_t i) {
+  auto c = static_cast<unsigned char>(s[i]);
+  size_t n;
+  uint32_t min;
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) {
+    n = 2;
+    min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3;
+    min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4;
+    min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  uint32_t cp = c & (0x7F >> n);
+  for (size_t k = 1; k < n; ++k) {
+    auto cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+
+}  // namespace
+
+std::string SanitizeUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    size_t n = Utf8Length(text, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+std::string LogLine(const LogEntry& e) {
+  json::object o{{"time", e.time}, {"stream", e.stream}, {"log", SanitizeUtf8(e.log)}};
+  std::string line = json::serialize(o);
+  line.push_back('\n');
+  return line;
+}
+
+ContainerLog::~ContainerLog() { StopPump(); }
+
+Status ContainerLog::StartPump(UniqueFd out, UniqueFd err) {
+  StopPump();  // a finished pump's thread is joined here
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return Error::FromErrno("pipe");
+  stop_read_.reset(p[0]);
+  stop_write_.reset(p[1]);
+  {
+    std::lock_guard lock(mu_);
+    pumping_ = true;
+  }
+  pump_ = std::thread([this, o = std::move(out), e = std::move(err)]() mutable {
+    Pump(std::move(o), std::move(e));
+  });
+  return Ok();
+}
+
+bool ContainerLog::WaitPumpDone(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return !pumping_; });
+}
+
+void ContainerLog::StopPump() {
+  stop_write_.reset();  // the pump sees POLLHUP on stop_read_ and ends
+  if (pump_.joinable()) pump_.join();
+  stop_read_.reset();
+}
+
+bool ContainerLog::pumping() const {
+  std::lock_guard lock(mu_);
+  return pumping_;
+}
+
+Status ContainerLog::Append(const std::string& lines) {
+  ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path_, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  return WriteAll(fd.get(), lines);
+}
+
+void ContainerLog::Pump(UniqueFd out, UniqueFd err) {
+  struct Stream {
+    UniqueFd fd;
+    const char* name;
+    std::string pending;
+  };
+  Stream streams[2] = {{std::move(out), "stdout", {}}, {std::move(err), "stderr", {}}};
+  char buf[32768];
+  bool write_failed = false;
+
+  auto emit = [&](Stream& s, bool at_eof) {
+    std::string lines;
+    std::string time = NowRfc3339Nano();
+    size_t start = 0;
+    for (;;) {
+      size_t nl = s.pending.find('\n', start);
+      size_t len;
+      if (nl != std::string::npos && nl - start < kMaxLine) {
+        len = nl - start + 1;
+      } else if (s.pending.size() - start >= kMaxLine) {
+        len = kMaxLine;
+      } else if (at_eof && s.pending.size() > start) {
+        len = s.pending.size() - start;
+      } else {
+        break;
+      }
+      lines += LogLine({time, s.name, s.pending.substr(start, len)});
+      start += len;
+    }
+    s.pending.erase(0, start);
+    if (lines.empty()) return;
+    Status st = Append(lines);
+    if (!st.ok() && !write_failed) {
+      write_failed = true;
+      LogWarning("container log " + path_ + ": " + st.error().message());
+    }
+    std::lock_guard lock(mu_);
+    ++version_;
+    cv_.notify_all();
+  };
+
+  for (;;) {
+    pollfd fds[3] = {{streams[0].fd.get(), POLLIN, 0},
+                     {streams[1].fd.get(), POLLIN, 0},
+                     {stop_read_.get(), POLLIN, 0}};
+    if (!streams[0].fd && !streams[1].fd) break;
+    if (::poll(fds, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (fds[2].revents != 0) break;
+    for (int i = 0; i < 2; ++i) {
+      if (!streams[i].fd || fds[i].revents == 0) continue;
+      ssize_t n = ::read(streams[i].fd.get(), buf, sizeof buf);
+      if (n > 0) {
+        streams[i].pending.append(buf, static_cast<size_t>(n));
+        emit(streams[i], false);
+      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        emit(streams[i], true);
+        streams[i].fd.reset();
+      }
+    }
+  }
+  for (auto& s : streams) emit(s, true);
+  std::lock_guard lock(mu_);
+  pumping_ = false;
+  ++version_;
+  cv_.notify_all();
+}
+
+Result<std::vector<LogEntry>> ContainerLog::Read(uint64_t* offset) const {
+  std::vector<LogEntry> entries;
+  auto fd = OpenFile(path_, O_RDONLY | O_CLOEXEC);
+  if (!fd.ok()) {
+    if (fd.error().IsNotFound()) return entries;
+    return std::move(fd).error();
+  }
+  if (::lseek(fd->get(), static_cast<off_t>(*offset), SEEK_SET) < 0) {
+    return Error::FromErrno("seek " + path_);
+  }
+  ASSIGN_OR_RETURN(std::string data, ReadAll(fd->get()));
+  size_t start = 0;
+  for (;;) {
+    size_t nl = data.find('\n', start);
+    if (nl == std::string::npos) break;
+    std::string_view line(data.data() + start, nl - start);
+    start = nl + 1;
+    boost::system::error_code ec;
+    json::value v = json::parse(line, ec);
+    if (ec || !v.is_object()) continue;
+    const json::object& o = v.get_object();
+    entries.push_back({jsonf::Str(o, "time"), jsonf::Str(o, "stream"), jsonf::Str(o, "log")});
+  }
+  *offset += start;
+  return entries;
+}
+
+Result<std::vector<LogEntry>> ContainerLog::Tail(long n, uint64_t* end_offset) const {
+  uint64_t offset = 0;
+  ASSIGN_OR_RETURN(std::vector<LogEntry> all, Read(&offset));
+  *end_offset = offset;
+  if (n >= 0 && static_cast<size_t>(n) < all.size()) {
+    all.erase(all.begin(), all.end() - n);
+  }
+  return all;
+}
+
+uint64_t ContainerLog::version() const {
+  std::lock_guard lock(mu_);
+  return version_;
+}
+
+void ContainerLog::WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, timeout, [&] { return version_ != seen; });
+}
+
+void ContainerLog::Notify() {
+  std::lock_guard lock(mu_);
+  ++version_;
+  cv_.notify_all();
+}
+
+}  // namespace strata::runtime

@@ -1,0 +1,87 @@
+// ContainerLog: a container's output, kept like Docker's json-file driver in
+// <root>/containers/<id>/log, one JSON object per line:
+//
+//   {"time":"2024-05-01T12:00:00.123456789Z","stream":"stdout","log":"hi\n"}
+//
+// A pump thread per run reads the container's stdout and stderr pipes until
+// both reach end of file (every process holding them has exited) and
+// appends a line per newline-terminated chunk; a line longer than 16 KiB is
+// cut into several entries, and text at end of file without a newline is an
+// entry of its own. Invalid UTF-8 becomes U+FFFD (JSON needs valid text).
+//
+// Readers: Read() parses entries from a byte offset on; Tail() gives the last
+// n; followers wait for more with WaitForChange(). The log outlives runs (a
+// restarted container appends) and goes with the container.
+//
+// Thread safety: all methods may be called concurrently; one pump runs at a
+// time (StartPump after the previous pump finished).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+
+namespace strata::runtime {
+
+struct LogEntry {
+  std::string time;    // RFC 3339 with nanoseconds
+  std::string stream;  // "stdout" or "stderr"
+  std::string log;     // the text, with its newline if it had one
+};
+
+// One line of the file for entry (with the final '\n').
+std::string LogLine(const LogEntry& entry);
+// Replaces invalid UTF-8 sequences with U+FFFD.
+std::string SanitizeUtf8(std::string_view text);
+
+class ContainerLog {
+ public:
+  explicit ContainerLog(std::string path) : path_(std::move(path)) {}
+  ~ContainerLog();
+  ContainerLog(const ContainerLog&) = delete;
+  ContainerLog& operator=(const ContainerLog&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  // Starts pumping out and err (either may be invalid) into the file.
+  Status StartPump(UniqueFd out, UniqueFd err);
+  // Waits for the pump to reach end of file on both pipes; false on timeout.
+  bool WaitPumpDone(std::chrono::milliseconds timeout);
+  // Stops a pump that has not finished (closing its pipes) and joins it.
+  void StopPump();
+  bool pumping() const;
+
+  // Entries from byte offset *offset on, complete lines only; *offset moves
+  // past what was read. A line that is not JSON is skipped.
+  Result<std::vector<LogEntry>> Read(uint64_t* offset) const;
+  // The last n entries (all when n < 0), and the offset after them.
+  Result<std::vector<LogEntry>> Tail(long n, uint64_t* end_offset) const;
+
+  // A counter that grows whenever the file grows or a pump ends.
+  uint64_t version() const;
+  // Waits until version() != seen or timeout passes.
+  void WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const;
+  // Wakes every waiter (used when the container's state changes).
+  void Notify();
+
+ private:
+  void Pump(UniqueFd out, UniqueFd err);
+  Status Append(const std::string& lines);
+
+  std::string path_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  uint64_t version_ = 0;  // guarded by mu_
+  bool pumping_ = false;  // guarded by mu_
+  std::thread pump_;
+  UniqueFd stop_read_, stop_write_;  // a pipe whose closing stops the pump
+};
+
+}  // namespace strata::runtime

@@ -1,0 +1,60 @@
+// The per-container object of ContainerManager, shared by its .cc files
+// (container_manager.cc, container_lifecycle.cc, container_io.cc,
+// container_commit.cc). Not for use outside them.
+//
+// Locks, in order: op_mu (one lifecycle operation at a time: start, stop,
+// kill, pause, resume, rm, reset, commit) before mu (the state, for short
+// sections; never held across a runtime call or a wait). The manager's
+// mu_ may be taken while holding op_mu, never the other way round.
+#pragma once
+
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "runtime/child_reaper.h"
+#include "runtime/container_log.h"
+#include "runtime/container_manager.h"
+#include "runtime/container_record.h"
+#include "runtime/restart_policy.h"
+
+namespace strata::runtime {
+
+struct ContainerManager::Container {
+  Container(ContainerConfig c, ContainerState s, std::string d)
+      : config(std::move(c)), dir(std::move(d)), state(std::move(s)),
+        log(std::make_unique<ContainerLog>(dir + "/log")) {}
+
+  const ContainerConfig config;  // fixed at create
+  const std::string dir;         // <root>/containers/<id>
+
+  std::timed_mutex op_mu;  // timed: the monitor's restart gives way to a stop
+
+  std::mutex mu;
+  std::condition_variable cv;  // state changes (exits, removal, restarts)
+  ContainerState state;        // guarded by mu
+  uint64_t exits = 0;          // guarded by mu: exits seen, for Wait and Stop
+  bool stop_requested = false; // guarded by mu: no restart, end the backoff
+  bool removed = false;        // guarded by mu
+  bool monitoring = false;     // guarded by mu: a monitor thread owns the run
+  pid_t pid = 0;               // guarded by mu: the init while it runs
+  ChildReaper::Clock::time_point spawned{};  // guarded by mu: before create
+  ChildReaper::Clock::time_point started{};  // guarded by mu: after start
+  RestartBackoff backoff;      // monitor thread only
+
+  const std::unique_ptr<ContainerLog> log;
+
+  std::string name() const { return config.name; }
+  std::string upper_dir() const { return dir + "/upper"; }
+  std::string work_dir() const { return dir + "/work"; }
+  std::string bundle_dir() const { return dir + "/bundle"; }
+  bool active() const {  // requires mu
+    return state.status == ContainerStatus::kRunning || state.status == ContainerStatus::kPaused ||
+           state.status == ContainerStatus::kRestarting;
+  }
+};
+
+}  // namespace strata::runtime

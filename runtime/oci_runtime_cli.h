@@ -1,0 +1,88 @@
+// OciRuntimeCli: the low-level runtime (strata-runtime, runc, crun) driven
+// through its command line, exactly as containerd's shim drives runc:
+//
+//   RUNTIME --root STATE create --bundle B --pid-file P [--console-socket S] ID
+//   RUNTIME --root STATE start|pause|resume|state ID
+//   RUNTIME --root STATE kill [--all] ID SIGNAL
+//   RUNTIME --root STATE delete [--force] ID
+//   RUNTIME --root STATE exec [--tty] [--cwd D] [--env K=V]... [--user U:G] ID CMD...
+//
+// `create` leaves the container's init behind, waiting for `start`; since
+// stratad is a child subreaper (child_reaper.h) the init becomes stratad's
+// child. Without a terminal the init inherits create's standard streams, so
+// the caller passes the container's pipes there, and the runtime's own error
+// text (if create fails) arrives on the stderr pipe.
+//
+// Errors: a runtime command that fails gives an Error whose message is the
+// runtime's own last line (logrus' `msg="..."` unwrapped), with context
+// "RUNTIME VERB ID".
+//
+// Thread safety: the methods may be called concurrently (for one container
+// the caller serializes them).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "runtime/child_reaper.h"
+
+namespace strata::runtime {
+
+struct ExecProcess {
+  std::vector<std::string> args;
+  std::vector<std::string> env;  // K=V, added to the container's
+  std::string cwd;               // empty: the container's
+  std::string user;              // "UID[:GID]", empty: the container's
+  bool tty = false;
+  std::string console_socket;    // with tty
+};
+
+class OciRuntimeCli {
+ public:
+  struct Stdio {
+    int in = -1;  // -1: /dev/null
+    int out = -1;
+    int err = -1;
+  };
+
+  // binary: a path or a name looked up in PATH; state_root: the runtime's
+  // --root (created if missing).
+  OciRuntimeCli(ChildReaper& reaper, std::string binary, std::string state_root);
+
+  const std::string& binary() const { return binary_; }
+  const std::string& state_root() const { return state_root_; }
+
+  // Runs `create`; on success the init's pid (from --pid-file). On failure,
+  // error_text() gets the caller's stderr pipe contents as the message.
+  Result<pid_t> Create(const std::string& id, const std::string& bundle,
+                       const std::string& console_socket, const Stdio& stdio);
+  Status Start(const std::string& id);
+  Status Kill(const std::string& id, int signal, bool all);
+  Status Delete(const std::string& id, bool force);
+  Status Pause(const std::string& id);
+  Status Resume(const std::string& id);
+  // Whether the runtime still knows the container (its state directory).
+  bool Exists(const std::string& id) const;
+
+  // Spawns a foreground `exec`; the runtime exits with the process's exit
+  // code (128 + signal), or 255 and a message on stderr if it could not
+  // start it. Wait for the returned pid with the reaper.
+  Result<pid_t> SpawnExec(const std::string& id, const ExecProcess& process, const Stdio& stdio);
+
+  // The one line to show for what a failed runtime command wrote: the last
+  // non-empty line, logrus' msg="..." unwrapped.
+  static std::string ErrorLine(const std::string& output);
+
+ private:
+  Status Simple(const std::string& verb, const std::string& id,
+                std::vector<std::string> args);
+
+  ChildReaper& reaper_;
+  std::string binary_;
+  std::string state_root_;
+};
+
+}  // namespace strata::runtime
