@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 
 #include "common/log.h"
+#include "runtime/api_call.h"
 #include "runtime/api_protocol.h"
 #include "runtime/image_mounts.h"
 
@@ -181,44 +182,44 @@ class ProgressStream {
 
 }  // namespace
 
-// One request being answered: its captured path parameters, its body, and
-// whether an answer has been given.
-class ApiRouter::Call {
- public:
-  Call(const ApiRequest& request, std::vector<std::string> params, ResponseWriter& writer)
-      : request_(request), params_(std::move(params)), writer_(writer) {}
-
-  // The {ref} segment, decoded.
-  const std::string& ref() const { return params_.at(0); }
-  Result<json::object> Body() const { return ParseBody(request_.body); }
-  bool answered() const { return answered_; }
-
-  void Reply(unsigned status, const json::value& body) {
-    answered_ = true;
-    writer_.Reply(status, body);
+void ApiRouter::Call::Stream(
+    const std::function<Result<json::value>(const storage::ProgressFn&)>& op) {
+  answered_ = true;
+  writer_.StartStream();
+  ProgressStream progress(writer_);
+  Result<json::value> result = op(progress.Fn());
+  if (result.ok()) {
+    progress.Finish(json::object{{"result", std::move(result).value()}});
+  } else {
+    LogWarning(request_.method + " " + request_.target + ": " + result.error().message());
+    progress.Finish(ErrorToJson(result.error()));
   }
+}
 
-  // Streams a long operation: progress lines, then its result or error.
-  // Validation belongs before this call, so that it gets a plain 4xx.
-  void Stream(const std::function<Result<json::value>(const storage::ProgressFn&)>& op) {
-    answered_ = true;
-    writer_.StartStream();
-    ProgressStream progress(writer_);
-    Result<json::value> result = op(progress.Fn());
-    if (result.ok()) {
-      progress.Finish(json::object{{"result", std::move(result).value()}});
-    } else {
-      LogWarning(request_.method + " " + request_.target + ": " + result.error().message());
-      progress.Finish(ErrorToJson(result.error()));
-    }
+Result<json::object> ApiRouter::Call::Body() const { return ParseBody(request_.body); }
+
+std::string ApiRouter::Call::Query(std::string_view key) const {
+  std::string_view target = request_.target;
+  size_t q = target.find('?');
+  if (q == std::string_view::npos) return "";
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != key) continue;
+    if (eq == std::string_view::npos) return "1";  // "?follow" alone
+    auto decoded = DecodePathSegment(pair.substr(eq + 1));
+    return decoded.ok() ? *decoded : "";
   }
+  return "";
+}
 
- private:
-  const ApiRequest& request_;
-  std::vector<std::string> params_;
-  ResponseWriter& writer_;
-  bool answered_ = false;
-};
+bool ApiRouter::Call::QueryFlag(std::string_view key) const {
+  std::string v = Query(key);
+  return v == "1" || v == "true" || v == "yes";
+}
 
 struct ApiRouter::Route {
   std::string_view method;
@@ -241,6 +242,25 @@ void ApiRouter::Handle(const ApiRequest& request, ResponseWriter& writer) {
       {"GET", {"mounts"}, &ApiRouter::ListMounts},
       {"POST", {"mounts"}, &ApiRouter::Mount},
       {"DELETE", {"mounts", "{ref}"}, &ApiRouter::Unmount},
+      {"GET", {"containers"}, &ApiRouter::ListContainers},
+      {"POST", {"containers"}, &ApiRouter::CreateContainer},
+      {"GET", {"containers", "{ref}"}, &ApiRouter::InspectContainer},
+      {"DELETE", {"containers", "{ref}"}, &ApiRouter::RemoveContainer},
+      {"POST", {"containers", "{ref}", "start"}, &ApiRouter::StartContainer},
+      {"POST", {"containers", "{ref}", "stop"}, &ApiRouter::StopContainer},
+      {"POST", {"containers", "{ref}", "restart"}, &ApiRouter::RestartContainer},
+      {"POST", {"containers", "{ref}", "kill"}, &ApiRouter::KillContainer},
+      {"POST", {"containers", "{ref}", "pause"}, &ApiRouter::PauseContainer},
+      {"POST", {"containers", "{ref}", "resume"}, &ApiRouter::ResumeContainer},
+      {"POST", {"containers", "{ref}", "wait"}, &ApiRouter::WaitContainer},
+      {"GET", {"containers", "{ref}", "logs"}, &ApiRouter::ContainerLogs},
+      {"POST", {"containers", "{ref}", "exec"}, &ApiRouter::ExecContainer},
+      {"POST", {"containers", "{ref}", "reset"}, &ApiRouter::ResetContainer},
+      {"POST", {"containers", "{ref}", "commit"}, &ApiRouter::CommitContainer},
+      {"GET", {"volumes"}, &ApiRouter::ListVolumes},
+      {"POST", {"volumes"}, &ApiRouter::CreateVolume},
+      {"GET", {"volumes", "{ref}"}, &ApiRouter::InspectVolume},
+      {"DELETE", {"volumes", "{ref}"}, &ApiRouter::RemoveVolume},
   };
 
   auto fail = [&](const Error& e) {

@@ -18,6 +18,19 @@
 //   POST   /v1/mounts                    {image, path, writable}   -> 201 the mount
 //   DELETE /v1/mounts/{ref}              {ref} = the mount's path  -> {"unmounted"}
 //
+// Containers and volumes (container_routes.cc; {ref} = a container's ID,
+// ID prefix or name, or a volume's name):
+//   GET    /v1/containers?all=1          {"containers":[container...]}
+//   POST   /v1/containers                create request            -> 201 {"id","name"}
+//   GET    /v1/containers/{ref}          container
+//   DELETE /v1/containers/{ref}?force=1  {"removed": id}
+//   POST   /v1/containers/{ref}/start|stop|restart|kill|pause|resume|reset
+//   POST   /v1/containers/{ref}/wait     {"exit_code"}
+//   GET    /v1/containers/{ref}/logs?follow=1&tail=N    NDJSON log entries
+//   POST   /v1/containers/{ref}/exec     {cmd,env,user,workdir}    NDJSON output
+//   POST   /v1/containers/{ref}/commit   {tag,comment,author}      -> 201 {"id","tag"}
+//   GET    /v1/volumes, POST /v1/volumes {name,labels}, GET|DELETE /v1/volumes/{ref}
+//
 // Paths in bodies name files on the service's host and must be absolute
 // (the client resolves relative paths against its own working directory).
 //
@@ -33,6 +46,7 @@
 
 namespace strata::runtime {
 
+class ContainerManager;
 class ImageMounts;
 
 // What the routes act on. Services that are absent (a router over a bare
@@ -40,6 +54,7 @@ class ImageMounts;
 struct ApiServices {
   storage::Store& store;
   ImageMounts* mounts = nullptr;
+  ContainerManager* containers = nullptr;
 };
 
 struct ApiRequest {
@@ -65,7 +80,7 @@ class ApiRouter {
  public:
   // The services must outlive the router.
   explicit ApiRouter(const ApiServices& services)
-      : store_(services.store), mounts_(services.mounts) {}
+      : store_(services.store), mounts_(services.mounts), containers_(services.containers) {}
 
   // Answers request through writer exactly once. Unknown paths get 404,
   // a known path with another method 405; handler errors get the status
@@ -88,9 +103,31 @@ class ApiRouter {
   Status ListMounts(Call& call);
   Status Mount(Call& call);
   Status Unmount(Call& call);
+  // Containers and volumes (container_routes.cc).
+  Status ListContainers(Call& call);
+  Status CreateContainer(Call& call);
+  Status InspectContainer(Call& call);
+  Status RemoveContainer(Call& call);
+  Status StartContainer(Call& call);
+  Status StopContainer(Call& call);
+  Status RestartContainer(Call& call);
+  Status KillContainer(Call& call);
+  Status PauseContainer(Call& call);
+  Status ResumeContainer(Call& call);
+  Status WaitContainer(Call& call);
+  Status ContainerLogs(Call& call);
+  Status ExecContainer(Call& call);
+  Status ResetContainer(Call& call);
+  Status CommitContainer(Call& call);
+  Status ListVolumes(Call& call);
+  Status CreateVolume(Call& call);
+  Status InspectVolume(Call& call);
+  Status RemoveVolume(Call& call);
+  Result<ContainerManager*> Containers();
 
   storage::Store& store_;
   ImageMounts* mounts_;
+  ContainerManager* containers_;
 };
 
 }  // namespace strata::runtime

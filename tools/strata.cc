@@ -1,12 +1,16 @@
 // strata: the command line, a client of stratad over its Unix socket.
 // This file only parses arguments; the commands are in
-// runtime/image_commands.h.
+// runtime/image_commands.h and runtime/container_commands.h.
 //
-// Exit status: 0 on success, 1 when a command fails, 2 on a usage error.
-// Every failure is one line on stderr: "strata: <what failed>: <why>".
+// Exit status: 0 on success, 1 when a command fails, 2 on a usage error;
+// `run` and `exec` exit with the container process's exit code (125 when
+// the container could not be made, 126/127 when its command could not be
+// run). Every failure is one line on stderr: "strata: <what failed>: <why>".
 #include <unistd.h>
 
+#include <cctype>
 #include <csignal>
+#include <cstdlib>
 #include <functional>
 #include <iostream>
 #include <string>
@@ -15,6 +19,7 @@
 #include <CLI/CLI.hpp>
 
 #include "runtime/api_client.h"
+#include "runtime/container_commands.h"
 #include "runtime/image_commands.h"
 
 namespace strata::tools {
@@ -178,6 +183,220 @@ void AddStoreCommands(CLI::App& app, Args& a, Command& run) {
   });
 }
 
+// "512m" -> 536870912; plain numbers are bytes (b, k, m, g suffixes).
+int64_t ParseBytes(const std::string& text) {
+  if (text.empty()) return 0;
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  std::string unit(end);
+  for (auto& ch : unit) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (!unit.empty() && unit.back() == 'b' && unit.size() == 2) unit.pop_back();
+  double mult = unit.empty() || unit == "b" ? 1
+                : unit == "k"               ? 1024.0
+                : unit == "m"               ? 1024.0 * 1024
+                : unit == "g"               ? 1024.0 * 1024 * 1024
+                                            : -1;
+  if (mult < 0 || v < 0 || end == text.c_str()) {
+    throw CLI::ValidationError("--memory", "invalid size \"" + text + "\" (e.g. 64m, 1g)");
+  }
+  return static_cast<int64_t>(v * mult);
+}
+
+struct ContainerArgs {
+  runtime::ContainerCreateArgs create;
+  runtime::ContainerExecArgs exec;
+  std::string memory;
+  bool detach = false;
+  bool all = false;
+  bool force = false;
+  bool follow = false;
+  bool timestamps = false;
+  long tail = -1;
+  int timeout = -1;
+  std::string signal = "KILL";
+  std::string message, author;
+  std::vector<std::string> refs, labels;
+  std::string ref, tag;
+  int exit_code = 0;
+};
+
+void AddCreateFlags(CLI::App* cmd, ContainerArgs& c) {
+  auto& a = c.create;
+  cmd->add_flag("--rm", a.auto_remove, "remove the container when it exits");
+  cmd->add_flag("-i,--interactive", a.interactive, "keep stdin open");
+  cmd->add_flag("-t,--tty", a.tty, "give the process a terminal");
+  cmd->add_option("--name", a.name, "the container's name");
+  cmd->add_option("-v,--volume", a.volumes, "SRC:DST[:ro], SRC a host path or a volume name")
+      ->allow_extra_args(false);  // one value per occurrence (repeatable)
+  cmd->add_option("--tmpfs", a.tmpfs, "DST[:OPTIONS]: a tmpfs at DST")
+      ->allow_extra_args(false);  // one value per occurrence (repeatable)
+  cmd->add_option("-e,--env", a.env, "K=V (or K: the value here)")
+      ->allow_extra_args(false);  // one value per occurrence (repeatable)
+  cmd->add_option("-w,--workdir", a.workdir, "working directory in the container");
+  cmd->add_option("-u,--user", a.user, "UID[:GID] or NAME[:GROUP]");
+  cmd->add_option("--hostname", a.hostname, "the container's hostname");
+  cmd->add_option("--restart", a.restart, "no, on-failure[:N], always, unless-stopped");
+  cmd->add_option("-m,--memory", c.memory, "memory limit (bytes; k, m, g suffixes)");
+  cmd->add_option("--pids-limit", a.pids_limit, "most processes at a time");
+  cmd->add_option("--cpus", a.cpus, "CPUs (e.g. 0.5)");
+  cmd->add_option("--label", c.labels, "K=V metadata")
+      ->allow_extra_args(false);  // one value per occurrence (repeatable)
+  cmd->add_option("--network", a.network, "none (default) or host")
+      ->check(CLI::IsMember({"none", "host"}));
+  // IMG and CMD... come as the remaining arguments: options after IMG
+  // belong to the command (so they must not fall through to strata's).
+  cmd->prefix_command();
+  cmd->fallthrough(false);
+}
+
+// The first remaining argument is the image, the rest the command.
+void TakeImageAndCommand(CLI::App* cmd, ContainerArgs& c) {
+  std::vector<std::string> rest = cmd->remaining();
+  if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
+  if (rest.empty()) throw CLI::RequiredError("IMG");
+  c.create.image = rest.front();
+  c.create.cmd.assign(rest.begin() + 1, rest.end());
+  c.create.labels = c.labels;
+  c.create.memory = ParseBytes(c.memory);
+}
+
+void AddContainerCommands(CLI::App& app, Args& a, ContainerArgs& c, Command& run) {
+  CLI::App* create = app.add_subcommand("create", "Create a container: create [OPTIONS] IMG [CMD...]");
+  AddCreateFlags(create, c);
+  create->callback([&, create] {
+    TakeImageAndCommand(create, c);
+    run = [&](CommandContext& ctx) { return runtime::ContainerCreate(ctx, c.create); };
+  });
+
+  CLI::App* run_cmd =
+      app.add_subcommand("run", "Create and start a container: run [OPTIONS] IMG [CMD...]");
+  AddCreateFlags(run_cmd, c);
+  run_cmd->add_flag("-d,--detach", c.detach, "run in the background and print its ID");
+  run_cmd->callback([&, run_cmd] {
+    TakeImageAndCommand(run_cmd, c);
+    run = [&](CommandContext& ctx) {
+      return runtime::ContainerRun(ctx, c.create, c.detach, &c.exit_code);
+    };
+  });
+
+  auto simple = [&](const char* name, const char* help,
+                    std::function<Status(CommandContext&)> fn) -> CLI::App* {
+    CLI::App* cmd = app.add_subcommand(name, help);
+    cmd->add_option("CTR", c.refs, "container names or IDs")->required();
+    cmd->callback([&run, fn] { run = fn; });
+    return cmd;
+  };
+  simple("start", "Start containers",
+         [&](CommandContext& ctx) { return runtime::ContainerStart(ctx, c.refs); });
+  simple("stop", "Stop containers (the stop signal, SIGKILL after the timeout)",
+         [&](CommandContext& ctx) { return runtime::ContainerStop(ctx, c.refs, c.timeout); })
+      ->add_option("-t,--time", c.timeout, "seconds to wait before SIGKILL (default 10)");
+  simple("restart", "Stop and start containers",
+         [&](CommandContext& ctx) { return runtime::ContainerRestart(ctx, c.refs, c.timeout); })
+      ->add_option("-t,--time", c.timeout, "seconds to wait before SIGKILL (default 10)");
+  simple("pause", "Freeze every process of containers",
+         [&](CommandContext& ctx) { return runtime::ContainerPause(ctx, c.refs); });
+  simple("resume", "Thaw paused containers",
+         [&](CommandContext& ctx) { return runtime::ContainerResume(ctx, c.refs); })
+      ->alias("unpause");
+  simple("kill", "Send a signal to containers (default KILL)",
+         [&](CommandContext& ctx) { return runtime::ContainerKill(ctx, c.refs, c.signal); })
+      ->add_option("-s,--signal", c.signal, "signal name or number");
+  simple("rm", "Remove containers",
+         [&](CommandContext& ctx) { return runtime::ContainerRemove(ctx, c.refs, c.force); })
+      ->add_flag("-f,--force", c.force, "kill a running container first");
+  simple("wait", "Wait for containers to exit and print their exit codes",
+         [&](CommandContext& ctx) { return runtime::ContainerWait(ctx, c.refs); });
+  simple("reset", "Stop a container and throw its writable layer away",
+         [&](CommandContext& ctx) { return runtime::ContainerReset(ctx, c.refs); });
+
+  CLI::App* ps = app.add_subcommand("ps", "List containers");
+  ps->add_flag("-a,--all", c.all, "also stopped ones");
+  ps->add_flag("-q,--quiet", a.quiet, "only show IDs");
+  AddFormat(ps, a.format);
+  ps->callback([&] {
+    run = [&](CommandContext& ctx) {
+      return runtime::ContainerList(ctx, c.all, ParseFormat(a.format), a.quiet);
+    };
+  });
+
+  CLI::App* inspect = app.add_subcommand("inspect", "Show containers' details (always JSON)");
+  inspect->add_option("CTR", c.refs, "container names or IDs")->required();
+  inspect->add_option("--format", a.format, "json (the only format)")
+      ->check(CLI::IsMember({"json"}));
+  inspect->callback(
+      [&] { run = [&](CommandContext& ctx) { return runtime::ContainerInspect(ctx, c.refs); }; });
+
+  CLI::App* logs = app.add_subcommand("logs", "Show a container's output");
+  logs->add_option("CTR", c.ref, "container name or ID")->required();
+  logs->add_flag("-f,--follow", c.follow, "keep showing output as it comes");
+  logs->add_option("--tail", c.tail, "only the last N lines");
+  logs->add_flag("-t,--timestamps", c.timestamps, "show when each line was written");
+  logs->callback([&] {
+    run = [&](CommandContext& ctx) {
+      return runtime::ContainerLogs(ctx, c.ref, c.follow, c.tail, c.timestamps);
+    };
+  });
+
+  CLI::App* exec = app.add_subcommand("exec", "Run a command in a running container");
+  exec->add_flag("-i,--interactive", c.exec.interactive, "keep stdin open");
+  exec->add_flag("-t,--tty", c.exec.tty, "give the process a terminal");
+  exec->add_option("-e,--env", c.exec.env, "K=V")
+      ->allow_extra_args(false);  // one value per occurrence (repeatable)
+  exec->add_option("-u,--user", c.exec.user, "UID[:GID] or NAME[:GROUP]");
+  exec->add_option("-w,--workdir", c.exec.workdir, "working directory");
+  exec->prefix_command();
+  exec->fallthrough(false);
+  exec->callback([&, exec] {
+    std::vector<std::string> rest = exec->remaining();
+    if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
+    if (rest.size() < 2) throw CLI::RequiredError("CTR and CMD");
+    c.exec.ref = rest.front();
+    c.exec.cmd.assign(rest.begin() + 1, rest.end());
+    run = [&](CommandContext& ctx) { return runtime::ContainerExec(ctx, c.exec, &c.exit_code); };
+  });
+
+  CLI::App* commit = app.add_subcommand("commit", "Make an image of a container's changes");
+  commit->add_option("CTR", c.ref, "container name or ID")->required();
+  commit->add_option("NAME", c.tag, "the new image's NAME[:TAG]")->required();
+  commit->add_option("-m,--message", c.message, "a comment for the image's history");
+  commit->add_option("-a,--author", c.author, "the image's author");
+  commit->callback([&] {
+    run = [&](CommandContext& ctx) {
+      return runtime::ContainerCommit(ctx, c.ref, c.tag, c.message, c.author);
+    };
+  });
+
+  CLI::App* volume = app.add_subcommand("volume", "Manage named volumes");
+  volume->require_subcommand(1);
+  CLI::App* vcreate = volume->add_subcommand("create", "Create a volume");
+  vcreate->add_option("NAME", c.ref, "volume name")->required();
+  vcreate->add_option("--label", c.labels, "K=V metadata")
+      ->allow_extra_args(false);  // one value per occurrence (repeatable)
+  vcreate->callback([&] {
+    run = [&](CommandContext& ctx) { return runtime::VolumeCreate(ctx, c.ref, c.labels); };
+  });
+  CLI::App* vls = volume->add_subcommand("ls", "List volumes")->alias("list");
+  vls->add_flag("-q,--quiet", a.quiet, "only show names");
+  AddFormat(vls, a.format);
+  vls->callback([&] {
+    run = [&](CommandContext& ctx) {
+      return runtime::VolumeList(ctx, ParseFormat(a.format), a.quiet);
+    };
+  });
+  CLI::App* vinspect = volume->add_subcommand("inspect", "Show volumes' details (JSON)");
+  vinspect->add_option("NAME", c.refs, "volume names")->required();
+  vinspect->add_option("--format", a.format, "json (the only format)")
+      ->check(CLI::IsMember({"json"}));
+  vinspect->callback(
+      [&] { run = [&](CommandContext& ctx) { return runtime::VolumeInspect(ctx, c.refs); }; });
+  CLI::App* vrm = volume->add_subcommand("rm", "Remove volumes (not while a container uses them)");
+  vrm->alias("remove");
+  vrm->add_option("NAME", c.refs, "volume names")->required();
+  vrm->callback(
+      [&] { run = [&](CommandContext& ctx) { return runtime::VolumeRemove(ctx, c.refs); }; });
+}
+
 int Main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"strata: images and containers on one host (a client of stratad)", "strata"};
@@ -193,9 +412,11 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
 
   Command run;
+  ContainerArgs c;
   AddImageCommands(app, a, run);
   AddMountCommands(app, a, run);
   AddStoreCommands(app, a, run);
+  AddContainerCommands(app, a, c, run);
 
   try {
     app.parse(argc, argv);
@@ -213,9 +434,9 @@ int Main(int argc, char** argv) {
   std::cout.flush();
   if (!status.ok()) {
     std::cerr << "strata: " << status.error().message() << "\n";
-    return kExitFailure;
+    return c.exit_code >= 125 ? c.exit_code : kExitFailure;
   }
-  return 0;
+  return c.exit_code;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 // start, 2 on a usage error.
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
@@ -19,6 +20,8 @@
 #include "common/log.h"
 #include "runtime/api_protocol.h"
 #include "runtime/api_server.h"
+#include "runtime/child_reaper.h"
+#include "runtime/container_manager.h"
 #include "runtime/image_mounts.h"
 #include "fuse/fuse_server.h"
 #include "storage/store.h"
@@ -32,6 +35,17 @@ constexpr int kExitUsage = 2;
 std::string EnvOr(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
   return v && *v ? v : fallback;
+}
+
+// strata-runtime installed beside this binary, else runc from PATH.
+std::string DefaultRuntime() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    auto beside = self.parent_path() / "strata-runtime";
+    if (::access(beside.c_str(), X_OK) == 0) return beside.string();
+  }
+  return "runc";
 }
 
 int Fail(const std::string& message) {
@@ -54,8 +68,8 @@ int Main(int argc, char** argv) {
                  "HOST:PORT to serve Prometheus /metrics on (accepted; not served yet: "
                  "the monitor is a later component)");
   app.add_option("--runtime", runtime_path,
-                 "OCI runtime for containers, e.g. crun or strata-runtime (accepted; not used "
-                 "yet: containers are a later component)");
+                 "OCI runtime for containers: strata-runtime, runc or crun (default: "
+                 "strata-runtime beside stratad, else runc from PATH)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -95,19 +109,34 @@ int Main(int argc, char** argv) {
   auto mounts = runtime::ImageMounts::Open(**store, **fuse);
   if (!mounts.ok()) return Fail("mounts: " + mounts.error().message());
 
-  runtime::ApiServices services{**store, mounts->get()};
+  // Containers: stratad is the subreaper of their inits.
+  auto reaper = runtime::ChildReaper::Start();
+  if (!reaper.ok()) return Fail(reaper.error().message());
+  if (runtime_path.empty()) runtime_path = DefaultRuntime();
+  auto containers = runtime::ContainerManager::Open(
+      {.store = store->get(), .fuse = fuse->get(), .reaper = reaper->get(),
+       .runtime = runtime_path});
+  if (!containers.ok()) return Fail("containers: " + containers.error().message());
+
+  runtime::ApiServices services{**store, mounts->get(), containers->get()};
   auto server = runtime::ApiServer::Start({.socket_path = socket}, services);
   if (!server.ok()) return Fail(server.error().message());
+  (*containers)->RestoreContainers();
 
   LogInfo("stratad " + std::string(runtime::StrataVersion()) + " serving store " + root + " on " +
-          socket);
+          socket + " (runtime " + runtime_path + ")");
   int sig = 0;
   while (sigwait(&signals, &sig) != 0) {
   }
   LogInfo(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
+  // Containers first: requests waiting on them (wait, logs -f) then end,
+  // so the server's Stop does not wait for them forever.
+  (*containers)->Shutdown();
   (*server)->Stop();
   // Tear down in reverse order: nothing may use what is already gone.
   server = Error();
+  containers = Error();
+  reaper = Error();
   (*mounts)->UnmountAll();
   mounts = Error();
   (*fuse)->Stop();
