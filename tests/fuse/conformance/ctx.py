@@ -73,11 +73,12 @@ def file_sha(path):
 
 
 class Ctx:
-    def __init__(self, mount, long_mode=False):
+    def __init__(self, mount, long_mode=False, drop_pass=False):
         self.mount = mount
         self.root = mount.root
         self.provider = mount.provider.name
         self.long = long_mode
+        self.drop_pass = drop_pass  # the pass under the drop_caches loop
         self.obs = {}
         self.info = {}   # shown, never compared
 

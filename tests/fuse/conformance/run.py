@@ -82,7 +82,7 @@ def accepted(provider, case, key, ref, got):
 
 # --- running one case on one provider ------------------------------------------
 
-def run_case(provider, fn, long_mode, timeout):
+def run_case(provider, fn, long_mode, timeout, drop_pass=False):
     """(status, obs, info, error): status is "ok", "error" or "timeout"."""
     try:
         m = provider.mount()
@@ -94,7 +94,7 @@ def run_case(provider, fn, long_mode, timeout):
         os.close(r)
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            c = ctx_mod.Ctx(m, long_mode)
+            c = ctx_mod.Ctx(m, long_mode, drop_pass)
             try:
                 fn(c)
                 payload = {"obs": c.obs, "info": c.info}
@@ -374,7 +374,8 @@ def run_all(args, long_mode, active, skipped):
                 results = {}
                 for p in active:
                     t = time.monotonic()
-                    results[p.name] = run_case(p, fn, long_mode, timeout) + (time.monotonic() - t,)
+                    results[p.name] = run_case(p, fn, long_mode, timeout, drop) + (
+                        time.monotonic() - t,)
                 ref_status, ref_obs, _, ref_err, _ = results[ref.name]
                 line = []
                 entry = report["cases"][name] = {}
