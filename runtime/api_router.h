@@ -25,6 +25,7 @@
 //   GET    /v1/containers/{ref}          container
 //   DELETE /v1/containers/{ref}?force=1  {"removed": id}
 //   POST   /v1/containers/{ref}/start|stop|restart|kill|pause|resume|reset
+//   POST   /v1/containers/{ref}/start?attach=1   NDJSON output, then {"exit_code"}
 //   POST   /v1/containers/{ref}/wait     {"exit_code"}
 //   GET    /v1/containers/{ref}/logs?follow=1&tail=N    NDJSON log entries
 //   POST   /v1/containers/{ref}/exec     {cmd,env,user,workdir}    NDJSON output
@@ -109,6 +110,7 @@ class ApiRouter {
   Status InspectContainer(Call& call);
   Status RemoveContainer(Call& call);
   Status StartContainer(Call& call);
+  Status StartAttached(Call& call, ContainerManager& containers);
   Status StopContainer(Call& call);
   Status RestartContainer(Call& call);
   Status KillContainer(Call& call);

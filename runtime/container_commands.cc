@@ -174,6 +174,33 @@ std::string CommandText(const json::object& c) {
   return "\"" + Truncate(cmd, 20) + "\"";
 }
 
+// One log entry to stdout or stderr, as the container wrote it.
+void PrintEntry(CommandContext& ctx, const json::object& o, bool timestamps) {
+  std::string text = Str(o, "log");
+  if (timestamps) text = Str(o, "time") + " " + text;
+  if (Str(o, "stream") == "stderr") {
+    ctx.out << std::flush;
+    ctx.err << text << std::flush;
+  } else {
+    ctx.out << text << std::flush;
+  }
+}
+
+// A container that could not start: Docker's 126/127 when its command could
+// not be run (stratad records them in the state), else 125; a --rm one goes.
+Status StartFailed(CommandContext& ctx, const ContainerCreateArgs& args, const std::string& id,
+                   Error error, int* exit_code) {
+  auto inspect = ctx.client.Request("GET", BuildTarget({"containers", id}));
+  if (inspect.ok() && inspect->ok()) {
+    int code = static_cast<int>(Int(Obj(AsObject(inspect->body), "state"), "exit_code"));
+    if (code == 126 || code == 127) *exit_code = code;
+  }
+  if (args.auto_remove) {
+    (void)ctx.client.Request("DELETE", BuildTarget({"containers", id}) + "?force=1");
+  }
+  return WithContext(std::move(error), "start " + args.image);
+}
+
 // Follows the container's log to stdout/stderr until it ends.
 Status StreamLogs(CommandContext& ctx, const std::string& ref, bool follow, long tail,
                   bool timestamps) {
@@ -187,14 +214,7 @@ Status StreamLogs(CommandContext& ctx, const std::string& ref, bool follow, long
       stream_error = ErrorFromJson(line, 500);
       return Ok();
     }
-    std::string text = Str(o, "log");
-    if (timestamps) text = Str(o, "time") + " " + text;
-    if (Str(o, "stream") == "stderr") {
-      ctx.out << std::flush;
-      ctx.err << text << std::flush;
-    } else {
-      ctx.out << text << std::flush;
-    }
+    PrintEntry(ctx, o, timestamps);
     return Ok();
   };
   ASSIGN_OR_RETURN(ApiResponse response, ctx.client.Stream("GET", target, nullptr, on_line));
@@ -224,26 +244,35 @@ Status ContainerRun(CommandContext& ctx, const ContainerCreateArgs& args, bool d
     return Error(ENOTSUP, "run: -i and -t are not supported by this strata yet");
   }
   ASSIGN_OR_RETURN(std::string id, Create(ctx, args));
-  Status started = Post(ctx, BuildTarget({"containers", id, "start"}), nullptr);
-  if (!started.ok()) {
-    // The command could not be run: Docker's 126/127 from the state.
-    auto inspect = ctx.client.Request("GET", BuildTarget({"containers", id}));
-    if (inspect.ok() && inspect->ok()) {
-      int code = static_cast<int>(Int(Obj(AsObject(inspect->body), "state"), "exit_code"));
-      if (code == 126 || code == 127) *exit_code = code;
-    }
-    if (args.auto_remove) {
-      (void)ctx.client.Request("DELETE", BuildTarget({"containers", id}) + "?force=1");
-    }
-    return WithContext(started.error(), "start " + args.image);
-  }
   if (detach) {
+    Status started = Post(ctx, BuildTarget({"containers", id, "start"}), nullptr);
+    if (!started.ok()) return StartFailed(ctx, args, id, started.error(), exit_code);
     *exit_code = 0;
     ctx.out << id << "\n";
     return Ok();
   }
-  RETURN_IF_ERROR(StreamLogs(ctx, id, true, -1, false));
-  ASSIGN_OR_RETURN(*exit_code, WaitFor(ctx, id));
+  // Started attached: the output of the run from its first byte, then its
+  // exit code, in one stream (a --rm container may be gone right after).
+  std::optional<Error> stream_error;
+  std::optional<int> code;
+  auto on_line = [&](const json::value& line) -> Status {
+    const json::object& o = AsObject(line);
+    if (o.contains("error")) {
+      stream_error = ErrorFromJson(line, 500);
+    } else if (o.contains("exit_code")) {
+      code = static_cast<int>(Int(o, "exit_code"));
+    } else {
+      PrintEntry(ctx, o, false);
+    }
+    return Ok();
+  };
+  ASSIGN_OR_RETURN(ApiResponse response,
+                   ctx.client.Stream("POST", BuildTarget({"containers", id, "start"}) + "?attach=1",
+                                     nullptr, on_line));
+  if (!response.ok()) return StartFailed(ctx, args, id, response.error(), exit_code);
+  if (stream_error) return WithContext(*stream_error, "run " + args.image);
+  if (!code) return Error(EPROTO, "run " + args.image + ": stratad sent no exit code");
+  *exit_code = *code;
   return Ok();
 }
 

@@ -38,6 +38,43 @@ Status ContainerManager::Logs(const std::string& ref, const LogsOptions& options
   }
 }
 
+Result<int> ContainerManager::StartAttached(const std::string& ref,
+                                           const std::function<bool(const LogEntry&)>& sink) {
+  if (shutting_down_) return Error(ESHUTDOWN, "stratad is shutting down");
+  ASSIGN_OR_RETURN(ContainerPtr c, Find(ref));
+  uint64_t seen;
+  uint64_t offset = 0;
+  {
+    std::lock_guard op(c->op_mu);
+    {
+      std::lock_guard lock(c->mu);
+      if (c->active()) return Error(EBUSY, "container " + c->name() + " is already running");
+      seen = c->exits;
+    }
+    // Only this run's output: from the log's current end.
+    (void)c->log->Tail(0, &offset);
+    RETURN_IF_ERROR(StartLocked(c, true));
+  }
+  for (;;) {
+    uint64_t version = c->log->version();
+    bool exited;
+    int code = 0;
+    {
+      std::lock_guard lock(c->mu);
+      exited = c->exits != seen || c->removed || shutting_down_;
+      code = c->exits != seen ? c->last_exit : c->state.exit_code;
+    }
+    // The monitor counts the exit only after the run's pump has finished,
+    // so everything the run wrote is in the file by now.
+    ASSIGN_OR_RETURN(std::vector<LogEntry> entries, c->log->Read(&offset));
+    for (const auto& e : entries) {
+      if (!sink(e)) return -1;
+    }
+    if (exited) return code;
+    c->log->WaitForChange(version, 1s);
+  }
+}
+
 Result<int> ContainerManager::Exec(const std::string& ref, const ExecRequest& request,
                                    const OutputSink& sink) {
   if (request.cmd.empty()) return Error::Invalid("exec: no command given");

@@ -233,6 +233,7 @@ void ContainerManager::Monitor(ContainerPtr c) {
       c->state.oom_killed = oom;
       c->state.finished_at = NowRfc3339Nano();
       ++c->exits;
+      c->last_exit = code;
       restart = !c->removed && !c->stop_requested && !shutting_down_ &&
                 ShouldRestart(c->config.restart, code, c->state.manually_stopped,
                               c->state.restart_count);
@@ -465,7 +466,8 @@ Result<int> ContainerManager::Wait(const std::string& ref) {
   uint64_t seen = c->exits;
   c->cv.wait(lock, [&] { return c->exits != seen || c->removed || shutting_down_; });
   if (c->exits == seen && !c->removed) return Error(ESHUTDOWN, "stratad is shutting down");
-  return c->state.exit_code;
+  // Not state.exit_code: a restart by policy may have reset it meanwhile.
+  return c->exits != seen ? c->last_exit : c->state.exit_code;
 }
 
 }  // namespace strata::runtime

@@ -118,6 +118,13 @@ class ContainerManager {
 
   Result<ContainerRecord> Create(const CreateRequest& request);
   Status Start(const std::string& ref);
+  // Starts the container and passes its output to sink from the start until
+  // its process exits (as `docker start -a`; `strata run` uses it, so no
+  // output is lost and a --rm container is not removed before it is read).
+  // Returns the exit code. sink returning false detaches (the container
+  // keeps running; the result is then -1).
+  Result<int> StartAttached(const std::string& ref,
+                            const std::function<bool(const LogEntry&)>& sink);
   // timeout: seconds between the stop signal and SIGKILL (default: the
   // container's, 10 s).
   Status Stop(const std::string& ref, std::optional<int> timeout);

@@ -37,6 +37,7 @@ struct ContainerManager::Container {
   std::condition_variable cv;  // state changes (exits, removal, restarts)
   ContainerState state;        // guarded by mu
   uint64_t exits = 0;          // guarded by mu: exits seen, for Wait and Stop
+  int last_exit = 0;           // guarded by mu: the exit code of exit number `exits`
   bool stop_requested = false; // guarded by mu: no restart, end the backoff
   bool removed = false;        // guarded by mu
   bool monitoring = false;     // guarded by mu: a monitor thread owns the run

@@ -164,6 +164,7 @@ Status ApiRouter::RemoveContainer(Call& call) {
 
 Status ApiRouter::StartContainer(Call& call) {
   ASSIGN_OR_RETURN(ContainerManager * m, Containers());
+  if (call.QueryFlag("attach")) return StartAttached(call, *m);
   RETURN_IF_ERROR(m->Start(call.ref()));
   call.Reply(200, json::object{{"started", call.ref()}});
   return Ok();
@@ -237,6 +238,27 @@ Status ApiRouter::CommitContainer(Call& call) {
   ASSIGN_OR_RETURN(storage::Digest id, m->Commit(call.ref(), request));
   ASSIGN_OR_RETURN(std::string tag, storage::Store::NormalizeTag(request.tag));
   call.Reply(201, json::object{{"id", id.str()}, {"tag", tag}});
+  return Ok();
+}
+
+// ?attach=1: the output of the run as NDJSON log entries, then
+// {"exit_code": N}. A failed start is a plain error, before any stream.
+Status ApiRouter::StartAttached(Call& call, ContainerManager& m) {
+  bool streaming = false;
+  auto start = [&] {
+    if (!streaming) call.StartStream();
+    streaming = true;
+  };
+  Result<int> code = m.StartAttached(call.ref(), [&](const LogEntry& e) {
+    start();
+    call.StreamLine(LogEntryToJson(e));
+    return true;
+  });
+  if (!code.ok() && !streaming) return std::move(code).error();
+  start();
+  call.StreamLine(code.ok() ? json::value(json::object{{"exit_code", *code}})
+                            : ErrorToJson(code.error()));
+  call.FinishStream();
   return Ok();
 }
 
