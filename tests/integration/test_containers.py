@@ -1,0 +1,388 @@
+#!/usr/bin/env python3
+"""Containers run by stratad on busybox: the lifecycle (with strata-runtime,
+and with runc where it is installed), logs, exec, pause, restart policies,
+commit and reset, volumes, and what survives a stop/start and a restart or
+crash of stratad.
+
+Every container is removed and every stratad stopped with SIGTERM (which
+stops its containers) when a test ends, passed or not; a stratad killed on
+purpose has what is left of its containers deleted through the runtime."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+STRATA_RUNTIME = os.path.join(harness.BUILD_DIR, "tools", "strata-runtime")
+
+# A process that leaves at once on SIGTERM (sh as pid 1 ignores it otherwise).
+LOOP = 'trap "exit 0" TERM; while :; do sleep 0.1; done'
+
+
+def wait_until(predicate, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
+
+
+def delete_leftovers(root):
+    """Kills what a killed stratad left running: every container the
+    runtimes still know under ROOT."""
+    state = os.path.join(root, "runtime")
+    if not os.path.isdir(state):
+        return
+    for runtime in (STRATA_RUNTIME, shutil.which("runc")):
+        if not runtime:
+            continue
+        for cid in os.listdir(state):
+            subprocess.run([runtime, "--root", state, "delete", "--force", cid],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+
+
+class ContainerTestCase(harness.StrataTestCase):
+    runtime = None  # None: stratad's default (strata-runtime beside it)
+
+    def setUp(self):
+        self.fx = self.fixtures()
+        self.d = self.start_daemon()
+        self.import_image(self.d, self.fx.layout("busybox"), "busybox")
+
+    def start_daemon(self, **kw):
+        extra = ["--runtime", self.runtime] if self.runtime else []
+        d = harness.Stratad(extra_args=extra, **kw)
+        # Cleanups run last-in first-out: the stop (which stops the
+        # containers) before the harness's kill.
+        self.addCleanup(d.kill)
+        self.addCleanup(delete_leftovers, d.root)
+        self.addCleanup(self.stop_daemon, d)
+        return d
+
+    def stop_daemon(self, d):
+        if d.alive():
+            for c in self.containers(d):
+                d.strata("rm", "-f", c["id"])
+            d.stop(signal.SIGTERM, timeout=60)
+
+    def containers(self, d=None):
+        r = (d or self.d).ok("ps", "-a", "--format", "json")
+        return r.json()
+
+    def inspect_ctr(self, ref, d=None):
+        return harness._one((d or self.d).ok("inspect", ref, "--format", "json").json())
+
+    def state(self, ref, d=None):
+        return self.inspect_ctr(ref, d)["state"]
+
+    def run_ctr(self, *args, timeout=60):
+        return self.d.strata("run", *args, timeout=timeout)
+
+    def upper(self, ref, path, d=None):
+        """A file of the container's writable layer, read on the host."""
+        cid = self.inspect_ctr(ref, d)["id"]
+        with open(os.path.join((d or self.d).root, "containers", cid, "upper", path)) as f:
+            return f.read()
+
+
+class Lifecycle(ContainerTestCase):
+    def test_run_echo_hi(self):
+        r = self.run_ctr("--rm", "busybox", "echo", "hi")
+        self.assertEqual((r.rc, r.stdout, r.stderr), (0, "hi\n", ""), r)
+        self.assertEqual(self.containers(), [], "--rm left the container")
+
+    def test_exit_codes(self):
+        r = self.run_ctr("--name", "three", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3")
+        self.assertEqual(r.rc, 3, r)
+        self.assertEqual(r.stdout, "out\n")
+        self.assertEqual(r.stderr, "err\n")
+        self.assertEqual(self.d.ok("wait", "three").stdout, "3\n")
+        st = self.state("three")
+        self.assertEqual((st["status"], st["exit_code"]), ("exited", 3))
+        # A process killed by a signal: 128 + the signal.
+        self.run_ctr("-d", "--name", "killed", "busybox", "sh", "-c", LOOP)
+        self.d.ok("kill", "killed")
+        self.assertEqual(self.d.ok("wait", "killed").stdout, "137\n")
+        r = self.run_ctr("--rm", "busybox", "no-such-command")
+        self.assertEqual(r.rc, 127, r)
+        self.assertOneLineError(r)
+        self.assertIn("no-such-command", r.stderr)
+
+    def test_detached_with_logs(self):
+        cid = self.run_ctr("-d", "--name", "talker", "busybox", "sh", "-c",
+                           "echo one; echo two >&2; sleep 0.2; echo three; " + LOOP).stdout.strip()
+        self.assertEqual(len(cid), 64)
+        wait_until(lambda: "three" in self.d.ok("logs", "talker").stdout, what="output")
+        r = self.d.ok("logs", "talker")
+        self.assertEqual((r.stdout, r.stderr), ("one\nthree\n", "two\n"))
+        self.assertEqual(self.d.ok("logs", "--tail", "1", "talker").stdout, "three\n")
+        stamped = self.d.ok("logs", "-t", "--tail", "1", cid[:12]).stdout
+        self.assertRegex(stamped, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z three\n$")
+        ps = self.d.ok("ps").stdout
+        self.assertIn("talker", ps)
+        self.assertIn("Up ", ps)
+        # logs -f ends when the container stops.
+        follow = subprocess.Popen([harness.STRATA, "--socket", self.d.socket, "logs", "-f",
+                                   "talker"], stdout=subprocess.PIPE, text=True)
+        self.d.ok("stop", "talker")
+        out, _ = follow.communicate(timeout=20)
+        self.assertEqual(out, "one\nthree\n")
+        self.assertEqual(self.state("talker")["exit_code"], 0)
+        self.assertNotIn("talker", self.d.ok("ps").stdout)
+        self.assertIn("talker", self.d.ok("ps", "-a").stdout)
+
+    def test_stop_kills_a_process_that_ignores_sigterm(self):
+        self.run_ctr("-d", "--name", "stubborn", "busybox", "sh", "-c",
+                     'trap "" TERM; while :; do sleep 0.1; done')
+        start = time.monotonic()
+        self.d.ok("stop", "-t", "1", "stubborn")
+        took = time.monotonic() - start
+        self.assertGreaterEqual(took, 0.9)
+        self.assertLess(took, 8)
+        st = self.state("stubborn")
+        self.assertEqual((st["status"], st["exit_code"]), ("exited", 137))
+
+    def test_kill_and_rm(self):
+        self.run_ctr("-d", "--name", "victim", "busybox", "sh", "-c", LOOP)
+        r = self.d.strata("rm", "victim")
+        self.assertOneLineError(r)
+        self.assertIn("running", r.stderr)
+        self.d.ok("kill", "-s", "TERM", "victim")
+        wait_until(lambda: self.state("victim")["status"] == "exited", what="exit")
+        self.assertEqual(self.state("victim")["exit_code"], 0)
+        self.d.ok("start", "victim")
+        self.d.ok("rm", "-f", "victim")
+        self.assertEqual(self.containers(), [])
+        self.assertOneLineError(self.d.strata("inspect", "victim"))
+
+    def test_exec(self):
+        self.run_ctr("-d", "--name", "box", "busybox", "sh", "-c", LOOP)
+        r = self.d.strata("exec", "box", "sh", "-c", "echo in; echo err >&2; exit 7")
+        self.assertEqual((r.rc, r.stdout, r.stderr), (7, "in\n", "err\n"), r)
+        r = self.d.ok("exec", "-e", "GREETING=hey", "-u", "1000:1000", "-w", "/tmp", "box", "sh",
+                      "-c", 'echo "$GREETING $(id -u):$(id -g) $(pwd)"')
+        self.assertEqual(r.stdout, "hey 1000:1000 /tmp\n")
+        self.d.ok("pause", "box")
+        r = self.d.strata("exec", "box", "true")
+        self.assertOneLineError(r)
+        self.assertIn("paused", r.stderr)
+        self.d.ok("resume", "box")
+        self.d.ok("stop", "box")
+        r = self.d.strata("exec", "box", "true")
+        self.assertOneLineError(r)
+        self.assertIn("not running", r.stderr)
+
+    def test_pause_and_resume(self):
+        self.run_ctr("-d", "--name", "counter", "busybox", "sh", "-c",
+                     'trap "exit 0" TERM; i=0; while :; do i=$((i+1)); echo $i > /count; '
+                     'sleep 0.05; done')
+        wait_until(lambda: self.upper_count() > 2, what="counting")
+        self.d.ok("pause", "counter")
+        self.assertEqual(self.state("counter")["status"], "paused")
+        self.assertIn("(Paused)", self.d.ok("ps").stdout)
+        frozen = self.upper_count()
+        time.sleep(0.5)
+        self.assertEqual(self.upper_count(), frozen, "a paused container kept counting")
+        self.d.ok("resume", "counter")
+        wait_until(lambda: self.upper_count() > frozen + 2, what="counting again")
+        self.d.ok("stop", "counter")
+
+    def upper_count(self):
+        try:
+            return int(self.upper("counter", "count").strip() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    def test_on_failure_3_gives_up(self):
+        self.run_ctr("-d", "--name", "flaky", "--restart", "on-failure:3", "busybox", "sh", "-c",
+                     "echo attempt; exit 2")
+        wait_until(lambda: self.state("flaky")["restart_count"] == 3 and
+                   self.state("flaky")["status"] == "exited", timeout=20, what="three restarts")
+        time.sleep(1)  # no fourth
+        st = self.state("flaky")
+        self.assertEqual((st["status"], st["exit_code"], st["restart_count"]), ("exited", 2, 3))
+        self.assertEqual(self.d.ok("logs", "flaky").stdout, "attempt\n" * 4)
+
+    def test_isolation(self):
+        # Its own pid namespace: the host's processes (this test, stratad) are invisible.
+        r = self.run_ctr("--rm", "busybox", "ps", "-o", "pid,comm")
+        self.assertEqual(r.rc, 0, r)
+        procs = [l.split() for l in r.stdout.splitlines()[1:] if l.strip()]
+        self.assertEqual([p[0] for p in procs], ["1"], r.stdout)
+        self.assertNotIn("stratad", r.stdout)
+        # /proc/sys is read-only, mount is not allowed, the hostname is its own.
+        r = self.run_ctr("--rm", "busybox", "sh", "-c", "echo 1 > /proc/sys/kernel/domainname")
+        self.assertNotEqual(r.rc, 0, r)
+        r = self.run_ctr("--rm", "busybox", "mount", "-t", "tmpfs", "none", "/mnt")
+        self.assertNotEqual(r.rc, 0, r)
+        r = self.run_ctr("--rm", "--hostname", "boxy", "busybox", "hostname")
+        self.assertEqual(r.stdout, "boxy\n")
+
+
+@harness.unittest.skipUnless(shutil.which("runc"), "runc is not installed")
+class LifecycleRunc(Lifecycle):
+    """The same lifecycle driven through runc's command line."""
+    runtime = "runc"
+
+
+class Layers(ContainerTestCase):
+    def test_commit_then_run_the_new_image(self):
+        r = self.run_ctr("--name", "maker", "busybox", "sh", "-c",
+                         "echo hello > /hello.txt && rm /bin/vi && mkdir -p /etc/app && "
+                         "echo conf > /etc/app/conf")
+        self.assertEqual(r.rc, 0, r)
+        image = self.d.ok("commit", "maker", "made:v1").stdout.strip()
+        self.assertTrue(image.startswith("sha256:"), image)
+        r = self.run_ctr("--rm", "made:v1", "sh", "-c", "cat /hello.txt /etc/app/conf")
+        self.assertEqual((r.rc, r.stdout), (0, "hello\nconf\n"), r)
+        r = self.run_ctr("--rm", "made:v1", "ls", "/bin/vi")
+        self.assertNotEqual(r.rc, 0, "a deleted file came back: %r" % r)
+        history = self.d.ok("image", "history", "made:v1", "--format", "json").json()
+        self.assertIn("hello.txt", history[0]["created_by"])
+        # The image's config carries the container's command.
+        config = self.inspect(self.d, "made:v1")["config"]["config"]
+        self.assertEqual(config["Cmd"][0], "sh")
+
+    def test_commit_of_a_running_container(self):
+        self.run_ctr("-d", "--name", "live", "busybox", "sh", "-c", "echo a > /a; " + LOOP)
+        wait_until(lambda: os.path.exists(self.upper_path("live", "a")), what="the file")
+        self.d.ok("commit", "live", "live:1")
+        self.assertEqual(self.state("live")["status"], "running", "commit left it paused")
+        r = self.run_ctr("--rm", "live:1", "cat", "/a")
+        self.assertEqual(r.stdout, "a\n", r)
+
+    def upper_path(self, ref, path):
+        cid = self.inspect_ctr(ref)["id"]
+        return os.path.join(self.d.root, "containers", cid, "upper", path)
+
+    def test_reset(self):
+        self.run_ctr("-d", "--name", "dirty", "busybox", "sh", "-c", LOOP)
+        self.d.ok("exec", "dirty", "sh", "-c", "echo x > /scratch; rm /bin/ls")
+        self.d.ok("reset", "dirty")
+        self.assertEqual(self.state("dirty")["status"], "exited")
+        self.d.ok("start", "dirty")
+        r = self.d.strata("exec", "dirty", "sh", "-c", "ls /scratch; ls /bin/ls")
+        self.assertIn("/bin/ls", r.stdout, r)
+        self.assertIn("No such file", r.stderr, r)
+
+    def test_writable_layer_survives_stop_start_and_a_stratad_restart(self):
+        self.run_ctr("-d", "--name", "keeper", "busybox", "sh", "-c", LOOP)
+        self.d.ok("exec", "keeper", "sh", "-c", "echo kept > /kept.txt")
+        self.d.ok("stop", "keeper")
+        self.d.ok("start", "keeper")
+        self.assertEqual(self.d.ok("exec", "keeper", "cat", "/kept.txt").stdout, "kept\n")
+        self.assertEqual(self.d.stop(), 0, self.d.log())
+        d2 = self.start_daemon(root=self.d.root, socket_path=self.d.socket)
+        self.d = d2
+        self.assertEqual(self.state("keeper")["status"], "exited")  # no restart policy
+        self.d.ok("start", "keeper")
+        self.assertEqual(self.d.ok("exec", "keeper", "cat", "/kept.txt").stdout, "kept\n")
+
+
+class Volumes(ContainerTestCase):
+    def test_bind_read_only_and_read_write(self):
+        host = self.scratch()
+        with open(os.path.join(host, "in"), "w") as f:
+            f.write("from host\n")
+        r = self.run_ctr("--rm", "-v", host + ":/h:ro", "busybox", "sh", "-c",
+                         "cat /h/in; echo x > /h/out")
+        self.assertEqual(r.stdout, "from host\n")
+        self.assertNotEqual(r.rc, 0, "wrote through a read-only bind")
+        self.assertFalse(os.path.exists(os.path.join(host, "out")))
+        r = self.run_ctr("--rm", "-v", host + ":/h", "busybox", "sh", "-c", "echo x > /h/out")
+        self.assertEqual(r.rc, 0, r)
+        with open(os.path.join(host, "out")) as f:
+            self.assertEqual(f.read(), "x\n")
+
+    def test_named_volume_persists_and_is_protected_while_used(self):
+        r = self.run_ctr("--rm", "-v", "data:/data", "busybox", "sh", "-c", "echo kept > /data/f")
+        self.assertEqual(r.rc, 0, r)
+        r = self.run_ctr("--rm", "-v", "data:/data", "busybox", "cat", "/data/f")
+        self.assertEqual(r.stdout, "kept\n", r)
+        names = [v["name"] for v in self.d.ok("volume", "ls", "--format", "json").json()]
+        self.assertEqual(names, ["data"])
+        info = harness._one(self.d.ok("volume", "inspect", "data").json())
+        self.assertTrue(os.path.isfile(os.path.join(info["mountpoint"], "f")))
+        self.run_ctr("-d", "--name", "user", "-v", "data:/data", "busybox", "sh", "-c", LOOP)
+        r = self.d.strata("volume", "rm", "data")
+        self.assertOneLineError(r)
+        self.assertIn("in use", r.stderr)
+        self.d.ok("rm", "-f", "user")
+        self.d.ok("volume", "rm", "data")
+        self.assertEqual(self.d.ok("volume", "ls", "-q").stdout, "")
+        self.d.ok("volume", "create", "made")
+        self.assertEqual(self.d.ok("volume", "ls", "-q").stdout, "made\n")
+
+    def test_tmpfs(self):
+        r = self.run_ctr("--rm", "--tmpfs", "/scratch", "busybox", "sh", "-c",
+                         "grep ' /scratch ' /proc/mounts; echo x > /scratch/x")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("tmpfs", r.stdout)
+
+    def test_a_volume_path_through_a_symlink_cannot_escape(self):
+        host = self.scratch()
+        escape = "../" * 12 + host.lstrip("/")
+        r = self.run_ctr("--name", "linker", "busybox", "sh", "-c",
+                         "ln -s %s /escape && ln -s %s /absolute" % (escape, host))
+        self.assertEqual(r.rc, 0, r)
+        self.d.ok("commit", "linker", "links:1")
+        # Climbing out of the root is refused...
+        r = self.run_ctr("--rm", "-v", "vol:/escape", "links:1", "sh", "-c",
+                         "echo pwned > /escape/pwned")
+        self.assertOneLineError(r)
+        self.assertIn("outside the container's root", r.stderr)
+        # ...and an absolute link is followed inside the root, not on the host.
+        r = self.run_ctr("--rm", "-v", "vol:/absolute", "links:1", "sh", "-c",
+                         "echo inside > /absolute/f && cat %s/f" % host)
+        self.assertEqual((r.rc, r.stdout), (0, "inside\n"), r)
+        self.assertEqual(os.listdir(host), [], "a volume landed on the host directory")
+
+
+class Service(ContainerTestCase):
+    def test_kill_9_stratad_then_restart(self):
+        self.run_ctr("-d", "--name", "always", "--restart", "always", "busybox", "sh", "-c",
+                     LOOP)
+        self.run_ctr("-d", "--name", "once", "busybox", "sh", "-c", LOOP)
+        self.run_ctr("-d", "--name", "stopped", "--restart", "unless-stopped", "busybox", "sh",
+                     "-c", LOOP)
+        self.d.ok("stop", "stopped")
+        old_pids = [self.state(n)["pid"] for n in ("always", "once")]
+        images = self.images(self.d)
+        self.d.kill()  # SIGKILL: no chance to stop anything
+        d2 = self.start_daemon(root=self.d.root, socket_path=self.d.socket)
+        self.d = d2
+        # The store is intact.
+        self.assertEqual(self.images(self.d), images)
+        self.assertEqual(self.d.ok("run", "--rm", "busybox", "echo", "ok").stdout, "ok\n")
+        # always comes back; the others are recorded as exited.
+        wait_until(lambda: self.state("always")["status"] == "running", what="always back")
+        self.assertNotEqual(self.state("always")["pid"], old_pids[0])
+        st = self.state("once")
+        self.assertEqual(st["status"], "exited")
+        self.assertEqual(self.state("stopped")["status"], "exited")
+        # What ran under the killed stratad is gone.
+        for pid in old_pids:
+            wait_until(lambda: not os.path.exists("/proc/%d" % pid), what="old process gone")
+        self.assertEqual(self.d.ok("exec", "always", "echo", "hi").stdout, "hi\n")
+
+    def test_graceful_stop_stops_containers_and_policies_bring_them_back(self):
+        self.run_ctr("-d", "--name", "svc", "--restart", "unless-stopped", "busybox", "sh", "-c",
+                     LOOP)
+        pid = self.state("svc")["pid"]
+        self.assertEqual(self.d.stop(), 0, self.d.log())
+        self.assertFalse(os.path.exists("/proc/%d" % pid), "the container outlived stratad")
+        d2 = self.start_daemon(root=self.d.root, socket_path=self.d.socket)
+        self.d = d2
+        wait_until(lambda: self.state("svc")["status"] == "running", what="svc back")
+
+
+if __name__ == "__main__":
+    harness.main()
