@@ -25,13 +25,14 @@ namespace {
 
 // An open file: the descriptor the union gave, and whether it is a lower
 // object (read-only, cacheable).
-struct FileHandle {
+struct FileHandle : FuseServer::Handle {
+  FileHandle(UniqueFd f, bool l, uint64_t n) : fd(std::move(f)), lower(l), node(n) {}
   UniqueFd fd;
   bool lower = false;
   uint64_t node = 0;
 };
 
-struct DirHandle {
+struct DirHandle : FuseServer::Handle {
   std::vector<DirEntry> entries;
 };
 
@@ -374,7 +375,7 @@ struct FuseOps {
     if (!node) return;
     auto file = node->root->OpenFile(node->path, fi->flags);
     if (!file.ok()) return ReplyError(req, self, Code(file.error()));
-    auto* fh = new FileHandle{std::move(file->fd), file->lower, ino};
+    auto* fh = self->Adopt(std::make_unique<FileHandle>(std::move(file->fd), file->lower, ino));
     fi->fh = reinterpret_cast<uint64_t>(fh);
     // Lower files never change: keep their pages across opens.
     fi->keep_cache = fh->lower || node->root->read_only();
@@ -397,7 +398,7 @@ struct FuseOps {
     if (!child.ok()) return ReplyError(req, self, Code(child.error()));
     fuse_entry_param e {};
     e.ino = self->table_.Ref(child->first);
-    auto* fh = new FileHandle{std::move(file->fd), false, e.ino};
+    auto* fh = self->Adopt(std::make_unique<FileHandle>(std::move(file->fd), false, e.ino));
     fi->fh = reinterpret_cast<uint64_t>(fh);
     self->Opened(e.ino, fh->fd.get());
     e.attr = child->second;
@@ -441,7 +442,7 @@ struct FuseOps {
 
   static void Release(FuseServer* self, FileHandle* fh) {
     self->Closed(fh->node, fh->fd.get());
-    delete fh;
+    self->Drop(fh);
   }
 
   static void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
@@ -460,7 +461,7 @@ struct FuseOps {
     ++self->stats_.requests;
     auto node = Node(req, ino);
     if (!node) return;
-    auto* dh = new DirHandle();
+    auto* dh = self->Adopt(std::make_unique<DirHandle>());
     // ".." gets a placeholder number: readers skip entries numbered 0.
     dh->entries = {{".", S_IFDIR, node->ino}, {"..", S_IFDIR, 1}};
     if (node->kind == NodeKind::kTop) {
@@ -474,7 +475,7 @@ struct FuseOps {
     } else if (!node->unlinked) {
       auto entries = node->root->ReadDir(node->path);
       if (!entries.ok()) {
-        delete dh;
+        self->Drop(dh);
         return ReplyError(req, self, Code(entries.error()));
       }
       for (auto& e : *entries) dh->entries.push_back(std::move(e));
@@ -482,7 +483,7 @@ struct FuseOps {
     fi->fh = reinterpret_cast<uint64_t>(dh);
     fi->cache_readdir = node->kind == NodeKind::kUnion && node->root->read_only();
     fi->keep_cache = fi->cache_readdir;
-    if (fuse_reply_open(req, fi) != 0) delete dh;
+    if (fuse_reply_open(req, fi) != 0) self->Drop(dh);
   }
 
   static void DoReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -542,7 +543,7 @@ struct FuseOps {
   }
 
   static void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-    delete reinterpret_cast<DirHandle*>(fi->fh);
+    Self(req)->Drop(reinterpret_cast<DirHandle*>(fi->fh));
     fuse_reply_err(req, 0);
   }
 
@@ -685,6 +686,11 @@ struct FuseOps {
     return ops;
   }
 };
+
+void FuseServer::Drop(Handle* handle) {
+  std::lock_guard lock(open_mu_);
+  handles_.erase(handle);
+}
 
 void FuseServer::Opened(uint64_t node, int fd) {
   std::lock_guard lock(open_mu_);

@@ -73,9 +73,24 @@ class FuseServer {
   // Detaches a FUSE mount left at dir by a crashed process (ENOTCONN).
   static Status CleanStaleMount(const std::string& dir);
 
+  // An open file or directory. The server owns every handle it gave the
+  // kernel, so the ones whose release never comes (an unmount) are freed
+  // with it.
+  struct Handle {
+    virtual ~Handle() = default;
+  };
+
  private:
   friend struct FuseOps;
   FuseServer() = default;
+  template <typename T>
+  T* Adopt(std::unique_ptr<T> handle) {
+    T* raw = handle.get();
+    std::lock_guard lock(open_mu_);
+    handles_.emplace(raw, std::move(handle));
+    return raw;
+  }
+  void Drop(Handle* handle);
   // Descriptors of open files by node, for fstat after unlink.
   void Opened(uint64_t node, int fd);
   void Closed(uint64_t node, int fd);
@@ -96,6 +111,7 @@ class FuseServer {
   std::mutex open_mu_;
   std::multimap<uint64_t, int> open_files_;        // guarded by open_mu_
   std::unordered_map<uint64_t, struct stat> last_dir_stat_;  // guarded by open_mu_
+  std::unordered_map<Handle*, std::unique_ptr<Handle>> handles_;  // guarded by open_mu_
 };
 
 }  // namespace strata::fuse
