@@ -218,7 +218,11 @@ Result<json::object> BuildSpec(const ContainerConfig& config, const BundleInputs
                       Device("c", 5, 1, "rwm"),     Device("c", 136, -1, "rwm"),
                       Device("c", 5, 2, "rwm"),     Device("c", 10, 200, "rwm")};
   json::object resources{{"devices", std::move(devices)}};
-  if (config.memory > 0) resources["memory"] = json::object{{"limit", config.memory}};
+  // No swap beyond the limit, so an allocator past it is OOM-killed (and
+  // inspect can say so) instead of swapping.
+  if (config.memory > 0) {
+    resources["memory"] = json::object{{"limit", config.memory}, {"swap", config.memory}};
+  }
   if (config.pids_limit > 0) resources["pids"] = json::object{{"limit", config.pids_limit}};
   if (config.cpus > 0) {
     constexpr int64_t kPeriod = 100000;

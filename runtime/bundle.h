@@ -14,7 +14,8 @@
 //              /etc/resolv.conf (bind mounts of files stratad writes beside
 //              the bundle), then the volumes, parents before children
 //   linux      namespaces mount, pid, uts, ipc (+ network for --network
-//              none); cgroupsPath /strata/<id>; memory, pids and cpu limits;
+//              none); cgroupsPath /strata/<id>; memory (swap = the limit:
+//              none beyond it), pids and cpu limits;
 //              Docker's device allowlist; masked and read-only paths
 //
 // Thread safety: plain functions.

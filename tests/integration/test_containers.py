@@ -211,6 +211,24 @@ class Lifecycle(ContainerTestCase):
         self.assertEqual((st["status"], st["exit_code"], st["restart_count"]), ("exited", 2, 3))
         self.assertEqual(self.d.ok("logs", "flaky").stdout, "attempt\n" * 4)
 
+    def test_memory_limit_kills_an_allocator_and_inspect_says_oom(self):
+        # The shell keeps the whole command substitution in memory: ~100 MB.
+        r = self.run_ctr("--name", "hog", "--memory", "32m", "busybox", "sh", "-c",
+                         'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo survived',
+                         timeout=120)
+        self.assertEqual(r.rc, 137, r)
+        self.assertNotIn("survived", r.stdout)
+        self.assertTrue(self.state("hog")["oom_killed"], self.state("hog"))
+        self.assertEqual(self.inspect_ctr("hog")["memory"], 32 << 20)
+
+    def test_pids_limit_stops_a_fork_loop(self):
+        self.run_ctr("-d", "--name", "few", "--pids-limit", "8", "busybox", "sh", "-c", LOOP)
+        r = self.d.strata("exec", "few", "sh", "-c",
+                          "for i in $(seq 1 40); do sleep 1000 >/dev/null 2>&1 & done; "
+                          "echo forked-all")
+        self.assertNotEqual(r.rc, 0, r)
+        self.assertNotIn("forked-all", r.stdout)
+
     def test_isolation(self):
         # Its own pid namespace: the host's processes (this test, stratad) are invisible.
         r = self.run_ctr("--rm", "busybox", "ps", "-o", "pid,comm")

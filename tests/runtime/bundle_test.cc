@@ -136,6 +136,7 @@ BOOST_AUTO_TEST_CASE(options_limits_volumes_and_host_network) {
 
   const json::object& res = s.at("linux").at("resources").as_object();
   BOOST_TEST(res.at("memory").at("limit").to_number<int64_t>() == 64 << 20);
+  BOOST_TEST(res.at("memory").at("swap").to_number<int64_t>() == 64 << 20);
   BOOST_TEST(res.at("pids").at("limit").to_number<int64_t>() == 50);
   BOOST_TEST(res.at("cpu").at("quota").to_number<int64_t>() == 150000);
   BOOST_TEST(res.at("cpu").at("period").to_number<int64_t>() == 100000);
