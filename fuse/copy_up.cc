@@ -70,7 +70,7 @@ Status UnionRoot::CopyUpLocked(const std::string& path, const Node& node) {
     if (::linkat(sdir.get(), sname.c_str(), upper_->work_fd(), staged.c_str(), 0) != 0) {
       return Error::FromErrno("link copy-up of " + other);
     }
-    RETURN_IF_ERROR(Install(staged, other, false, false));
+    RETURN_IF_ERROR(InstallKeepingParentTimes(staged, other));
   }
   return Ok();
 }
@@ -143,17 +143,9 @@ Status UnionRoot::CopyUpOne(const std::string& path, const storage::ViewEntry& v
     return std::move(made).error().Context("copy up " + path);
   }
   uint64_t ino = InoForKey(LowerKey(path, v));
-  // Installing changes the parent's times (and a moved directory's own, as
-  // its ".." changes); a copy-up must not, as in overlayfs.
+  RETURN_IF_ERROR(InstallKeepingParentTimes(staged, target));
   auto [parent, base] = SplitPath(target);
   ASSIGN_OR_RETURN(UniqueFd parent_fd, upper_->OpenDir(parent));
-  struct stat parent_st;
-  if (::fstat(parent_fd.get(), &parent_st) != 0) return Error::FromErrno("stat " + parent);
-  RETURN_IF_ERROR(Install(staged, target, false, false));
-  struct timespec parent_times[2] = {parent_st.st_atim, parent_st.st_mtim};
-  if (::utimensat(parent_fd.get(), ".", parent_times, 0) != 0) {
-    return Error::FromErrno("restore times of " + parent);
-  }
   if (e.type == EntryType::kDirectory) {
     struct timespec times[2] = {{e.mtime_sec, static_cast<long>(e.mtime_nsec)},
                                 {e.mtime_sec, static_cast<long>(e.mtime_nsec)}};
@@ -164,6 +156,20 @@ Status UnionRoot::CopyUpOne(const std::string& path, const storage::ViewEntry& v
   // The copy keeps the lower file's inode number.
   ASSIGN_OR_RETURN(auto st, upper_->Stat(target));
   if (st) inos_["U" + std::to_string(st->st_ino)] = ino;
+  return Ok();
+}
+
+// Installing changes the parent's times (and a moved directory's own, as its
+// ".." changes); a copy-up must not, as in overlayfs.
+Status UnionRoot::InstallKeepingParentTimes(const std::string& staged, const std::string& target) {
+  ASSIGN_OR_RETURN(UniqueFd parent_fd, upper_->OpenDir(SplitPath(target).first));
+  struct stat parent_st;
+  if (::fstat(parent_fd.get(), &parent_st) != 0) return Error::FromErrno("stat parent of " + target);
+  RETURN_IF_ERROR(Install(staged, target, false, false));
+  struct timespec parent_times[2] = {parent_st.st_atim, parent_st.st_mtim};
+  if (::utimensat(parent_fd.get(), ".", parent_times, 0) != 0) {
+    return Error::FromErrno("restore times of the parent of " + target);
+  }
   return Ok();
 }
 

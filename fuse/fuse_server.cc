@@ -205,10 +205,11 @@ struct FuseOps {
     }
     auto st = node->unlinked ? Result<struct stat>(Errno(ENOENT, node->path))
                              : node->root->Stat(node->path);
-    if (!st.ok() && node->unlinked) {
-      // A file whose names are gone: an open descriptor still knows it
-      // (fstat reaches us without the file handle); a removed directory
-      // someone still sits in keeps its last attributes.
+    if (!st.ok() && (node->unlinked || st.error().code() == ENOENT)) {
+      // A file whose names are gone (or whose root was unmounted): an open
+      // descriptor still knows it (fstat reaches us without the file
+      // handle); a removed directory someone still sits in keeps its last
+      // attributes.
       struct stat fst;
       if (self->StatOpenFile(ino, &fst)) {
         fst.st_ino = node->ino;
@@ -216,7 +217,7 @@ struct FuseOps {
         fuse_reply_attr(req, &fst, 0);
         return;
       }
-      if (auto last = self->LastStat(ino); last && S_ISDIR(last->st_mode)) {
+      if (auto last = self->LastStat(ino); node->unlinked && last && S_ISDIR(last->st_mode)) {
         last->st_nlink = 1;
         fuse_reply_attr(req, &*last, 0);
         return;

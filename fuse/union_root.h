@@ -154,6 +154,7 @@ class UnionRoot {
   // Places a staged entry (work/name) at path, replacing a whiteout there.
   Status Install(const std::string& staged, const std::string& path, bool replace_whiteout,
                  bool make_opaque);
+  Status InstallKeepingParentTimes(const std::string& staged, const std::string& target);
   Status Whiteout(const std::string& path);
   Status ClearWhiteouts(const std::string& dir);
   void ForgetDirState(const std::string& path);

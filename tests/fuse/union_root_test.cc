@@ -346,3 +346,13 @@ BOOST_FIXTURE_TEST_CASE(a_directory_made_over_a_moved_one_is_a_new_file, Fixture
              boost::test_tools::per_element());
   BOOST_TEST(root->Stat("/data")->st_ino == ino);
 }
+
+BOOST_FIXTURE_TEST_CASE(copying_up_a_hard_link_group_keeps_directory_times, Fixture) {
+  auto root = Root(true);
+  auto before = root->Stat("/bin");
+  BOOST_REQUIRE(root->CopyUp("/bin/tool").ok());
+  BOOST_TEST(root->Stat("/bin/tool-link")->st_nlink == 2u);
+  struct stat st;
+  BOOST_REQUIRE(::lstat(UpperPath("/bin").c_str(), &st) == 0);
+  BOOST_TEST(st.st_mtim.tv_sec == before->st_mtim.tv_sec);
+}
