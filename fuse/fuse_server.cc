@@ -379,7 +379,9 @@ struct FuseOps {
     auto* fh = self->Adopt(std::make_unique<FileHandle>(std::move(file->fd), file->lower, ino));
     fi->fh = reinterpret_cast<uint64_t>(fh);
     // Lower files never change: keep their pages across opens.
-    fi->keep_cache = fh->lower || node->root->read_only();
+    // Every write reaches the file through this session and its one kernel
+    // inode, so its pages stay right across opens.
+    fi->keep_cache = 1;
     fi->noflush = fh->lower;
     self->Opened(ino, fh->fd.get());
     if (fuse_reply_open(req, fi) != 0) Release(self, fh);
@@ -482,7 +484,9 @@ struct FuseOps {
       for (auto& e : *entries) dh->entries.push_back(std::move(e));
     }
     fi->fh = reinterpret_cast<uint64_t>(dh);
-    fi->cache_readdir = node->kind == NodeKind::kUnion && node->root->read_only();
+    // The kernel drops a cached listing when the directory changes through
+    // the mount; the top levels change with mounts, so they are not cached.
+    fi->cache_readdir = node->kind == NodeKind::kUnion;
     fi->keep_cache = fi->cache_readdir;
     if (fuse_reply_open(req, fi) != 0) self->Drop(dh);
   }

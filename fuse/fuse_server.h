@@ -46,8 +46,9 @@ struct FuseServerOptions {
   std::string statfs_dir;  // what statfs outside any root reports
   int max_threads = 16;
   double image_timeout = 86400.0;    // kernel cache of image views: they never change
-  double container_timeout = 1.0;    // container roots change only through us, but
-                                     // copy-up can change other names of a file
+  // Container roots change only through this session (one kernel inode per
+  // file, so hard links stay coherent), so the kernel may cache them too.
+  double container_timeout = 60.0;
 };
 
 class FuseServer {
