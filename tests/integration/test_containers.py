@@ -21,8 +21,10 @@ import harness  # noqa: E402
 
 STRATA_RUNTIME = os.path.join(harness.BUILD_DIR, "tools", "strata-runtime")
 
-# A process that leaves at once on SIGTERM (sh as pid 1 ignores it otherwise).
-LOOP = 'trap "exit 0" TERM; while :; do sleep 0.1; done'
+# A process that leaves at once on SIGTERM (sh as pid 1 ignores it otherwise:
+# a signal with no handler is ignored by a namespace's init, so tests wait
+# for "ready", printed once the trap is set, before they signal it).
+LOOP = 'trap "exit 0" TERM; echo ready; while :; do sleep 0.1; done'
 
 
 def wait_until(predicate, timeout=10.0, what="condition"):
@@ -86,6 +88,12 @@ class ContainerTestCase(harness.StrataTestCase):
     def run_ctr(self, *args, timeout=60):
         return self.d.strata("run", *args, timeout=timeout)
 
+    def start_loop(self, name, *options, d=None):
+        """A detached container running LOOP, once its trap is set."""
+        d = d or self.d
+        d.ok("run", "-d", "--name", name, *options, "busybox", "sh", "-c", LOOP)
+        wait_until(lambda: "ready" in d.ok("logs", name).stdout, what=name + " ready")
+
     def upper(self, ref, path, d=None):
         """A file of the container's writable layer, read on the host."""
         cid = self.inspect_ctr(ref, d)["id"]
@@ -108,7 +116,7 @@ class Lifecycle(ContainerTestCase):
         st = self.state("three")
         self.assertEqual((st["status"], st["exit_code"]), ("exited", 3))
         # A process killed by a signal: 128 + the signal.
-        self.run_ctr("-d", "--name", "killed", "busybox", "sh", "-c", LOOP)
+        self.start_loop("killed")
         self.d.ok("kill", "killed")
         self.assertEqual(self.d.ok("wait", "killed").stdout, "137\n")
         r = self.run_ctr("--rm", "busybox", "no-such-command")
@@ -120,12 +128,12 @@ class Lifecycle(ContainerTestCase):
         cid = self.run_ctr("-d", "--name", "talker", "busybox", "sh", "-c",
                            "echo one; echo two >&2; sleep 0.2; echo three; " + LOOP).stdout.strip()
         self.assertEqual(len(cid), 64)
-        wait_until(lambda: "three" in self.d.ok("logs", "talker").stdout, what="output")
+        wait_until(lambda: "ready" in self.d.ok("logs", "talker").stdout, what="output")
         r = self.d.ok("logs", "talker")
-        self.assertEqual((r.stdout, r.stderr), ("one\nthree\n", "two\n"))
-        self.assertEqual(self.d.ok("logs", "--tail", "1", "talker").stdout, "three\n")
+        self.assertEqual((r.stdout, r.stderr), ("one\nthree\nready\n", "two\n"))
+        self.assertEqual(self.d.ok("logs", "--tail", "1", "talker").stdout, "ready\n")
         stamped = self.d.ok("logs", "-t", "--tail", "1", cid[:12]).stdout
-        self.assertRegex(stamped, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z three\n$")
+        self.assertRegex(stamped, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z ready\n$")
         ps = self.d.ok("ps").stdout
         self.assertIn("talker", ps)
         self.assertIn("Up ", ps)
@@ -134,7 +142,7 @@ class Lifecycle(ContainerTestCase):
                                    "talker"], stdout=subprocess.PIPE, text=True)
         self.d.ok("stop", "talker")
         out, _ = follow.communicate(timeout=20)
-        self.assertEqual(out, "one\nthree\n")
+        self.assertEqual(out, "one\nthree\nready\n")
         self.assertEqual(self.state("talker")["exit_code"], 0)
         self.assertNotIn("talker", self.d.ok("ps").stdout)
         self.assertIn("talker", self.d.ok("ps", "-a").stdout)
@@ -151,7 +159,7 @@ class Lifecycle(ContainerTestCase):
         self.assertEqual((st["status"], st["exit_code"]), ("exited", 137))
 
     def test_kill_and_rm(self):
-        self.run_ctr("-d", "--name", "victim", "busybox", "sh", "-c", LOOP)
+        self.start_loop("victim")
         r = self.d.strata("rm", "victim")
         self.assertOneLineError(r)
         self.assertIn("running", r.stderr)
@@ -164,7 +172,7 @@ class Lifecycle(ContainerTestCase):
         self.assertOneLineError(self.d.strata("inspect", "victim"))
 
     def test_exec(self):
-        self.run_ctr("-d", "--name", "box", "busybox", "sh", "-c", LOOP)
+        self.start_loop("box")
         r = self.d.strata("exec", "box", "sh", "-c", "echo in; echo err >&2; exit 7")
         self.assertEqual((r.rc, r.stdout, r.stderr), (7, "in\n", "err\n"), r)
         r = self.d.ok("exec", "-e", "GREETING=hey", "-u", "1000:1000", "-w", "/tmp", "box", "sh",
@@ -222,7 +230,7 @@ class Lifecycle(ContainerTestCase):
         self.assertEqual(self.inspect_ctr("hog")["memory"], 32 << 20)
 
     def test_pids_limit_stops_a_fork_loop(self):
-        self.run_ctr("-d", "--name", "few", "--pids-limit", "8", "busybox", "sh", "-c", LOOP)
+        self.start_loop("few", "--pids-limit", "8")
         r = self.d.strata("exec", "few", "sh", "-c",
                           "for i in $(seq 1 40); do sleep 1000 >/dev/null 2>&1 & done; "
                           "echo forked-all")
@@ -271,6 +279,7 @@ class Layers(ContainerTestCase):
 
     def test_commit_of_a_running_container(self):
         self.run_ctr("-d", "--name", "live", "busybox", "sh", "-c", "echo a > /a; " + LOOP)
+        wait_until(lambda: "ready" in self.d.ok("logs", "live").stdout, what="live ready")
         wait_until(lambda: os.path.exists(self.upper_path("live", "a")), what="the file")
         self.d.ok("commit", "live", "live:1")
         self.assertEqual(self.state("live")["status"], "running", "commit left it paused")
@@ -282,7 +291,7 @@ class Layers(ContainerTestCase):
         return os.path.join(self.d.root, "containers", cid, "upper", path)
 
     def test_reset(self):
-        self.run_ctr("-d", "--name", "dirty", "busybox", "sh", "-c", LOOP)
+        self.start_loop("dirty")
         self.d.ok("exec", "dirty", "sh", "-c", "echo x > /scratch; rm /bin/ls")
         self.d.ok("reset", "dirty")
         self.assertEqual(self.state("dirty")["status"], "exited")
@@ -292,7 +301,7 @@ class Layers(ContainerTestCase):
         self.assertIn("No such file", r.stderr, r)
 
     def test_writable_layer_survives_stop_start_and_a_stratad_restart(self):
-        self.run_ctr("-d", "--name", "keeper", "busybox", "sh", "-c", LOOP)
+        self.start_loop("keeper")
         self.d.ok("exec", "keeper", "sh", "-c", "echo kept > /kept.txt")
         self.d.ok("stop", "keeper")
         self.d.ok("start", "keeper")
@@ -329,7 +338,7 @@ class Volumes(ContainerTestCase):
         self.assertEqual(names, ["data"])
         info = harness._one(self.d.ok("volume", "inspect", "data").json())
         self.assertTrue(os.path.isfile(os.path.join(info["mountpoint"], "f")))
-        self.run_ctr("-d", "--name", "user", "-v", "data:/data", "busybox", "sh", "-c", LOOP)
+        self.start_loop("user", "-v", "data:/data")
         r = self.d.strata("volume", "rm", "data")
         self.assertOneLineError(r)
         self.assertIn("in use", r.stderr)
@@ -366,11 +375,9 @@ class Volumes(ContainerTestCase):
 
 class Service(ContainerTestCase):
     def test_kill_9_stratad_then_restart(self):
-        self.run_ctr("-d", "--name", "always", "--restart", "always", "busybox", "sh", "-c",
-                     LOOP)
-        self.run_ctr("-d", "--name", "once", "busybox", "sh", "-c", LOOP)
-        self.run_ctr("-d", "--name", "stopped", "--restart", "unless-stopped", "busybox", "sh",
-                     "-c", LOOP)
+        self.start_loop("always", "--restart", "always")
+        self.start_loop("once")
+        self.start_loop("stopped", "--restart", "unless-stopped")
         self.d.ok("stop", "stopped")
         old_pids = [self.state(n)["pid"] for n in ("always", "once")]
         images = self.images(self.d)
@@ -392,8 +399,7 @@ class Service(ContainerTestCase):
         self.assertEqual(self.d.ok("exec", "always", "echo", "hi").stdout, "hi\n")
 
     def test_graceful_stop_stops_containers_and_policies_bring_them_back(self):
-        self.run_ctr("-d", "--name", "svc", "--restart", "unless-stopped", "busybox", "sh", "-c",
-                     LOOP)
+        self.start_loop("svc", "--restart", "unless-stopped")
         pid = self.state("svc")["pid"]
         self.assertEqual(self.d.stop(), 0, self.d.log())
         self.assertFalse(os.path.exists("/proc/%d" % pid), "the container outlived stratad")
