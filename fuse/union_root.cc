@@ -72,6 +72,13 @@ void UnionRoot::ForgetDirState(const std::string& path) {
   }
 }
 
+Result<bool> UnionRoot::LowerHas(const std::string& path) {
+  ASSIGN_OR_RETURN(bool below, LowerBelow(ParentPath(path)));
+  if (!below) return false;
+  ASSIGN_OR_RETURN(auto lower, lower_->Lookup(path));
+  return lower.has_value();
+}
+
 Result<bool> UnionRoot::LowerBelow(const std::string& dir) {
   if (auto it = lower_below_.find(dir); it != lower_below_.end()) return it->second;
   bool below = false;
@@ -499,14 +506,8 @@ Status UnionRoot::Unlink(const std::string& path) {
   ASSIGN_OR_RETURN(Node node, Resolve(path));
   if (!node.exists) return Errno(ENOENT, path);
   if (node.is_dir()) return Errno(EISDIR, path);
-  std::string parent = ParentPath(path);
-  RETURN_IF_ERROR(EnsureUpperDir(parent));
-  bool lower_here = false;
-  ASSIGN_OR_RETURN(bool below, LowerBelow(parent));
-  if (below) {
-    ASSIGN_OR_RETURN(auto lower, lower_->Lookup(path));
-    lower_here = lower.has_value();
-  }
+  RETURN_IF_ERROR(EnsureUpperDir(ParentPath(path)));
+  ASSIGN_OR_RETURN(bool lower_here, LowerHas(path));
   if (node.upper) DropUpperIdentity(*node.upper);
   if (lower_here) return Whiteout(path);
   auto [dirpath, name] = SplitPath(path);
@@ -552,14 +553,8 @@ Status UnionRoot::Rmdir(const std::string& path) {
   if (!node.is_dir()) return Errno(ENOTDIR, path);
   ASSIGN_OR_RETURN(bool empty, IsEmptyDir(path, node));
   if (!empty) return Errno(ENOTEMPTY, path);
-  std::string parent = ParentPath(path);
-  RETURN_IF_ERROR(EnsureUpperDir(parent));
-  bool lower_here = false;
-  ASSIGN_OR_RETURN(bool below, LowerBelow(parent));
-  if (below) {
-    ASSIGN_OR_RETURN(auto lower, lower_->Lookup(path));
-    lower_here = lower.has_value();
-  }
+  RETURN_IF_ERROR(EnsureUpperDir(ParentPath(path)));
+  ASSIGN_OR_RETURN(bool lower_here, LowerHas(path));
   ForgetDirState(path);
   if (node.upper) DropUpperIdentity(*node.upper);
   if (lower_here) return Whiteout(path);
@@ -629,12 +624,9 @@ Status UnionRoot::Rename(const std::string& from, const std::string& to, unsigne
   if (exchange) RETURN_IF_ERROR(prepare(to, dst));
   RETURN_IF_ERROR(EnsureUpperDir(ParentPath(to)));
 
-  std::string from_parent = ParentPath(from);
   bool lower_at_from = false;
-  ASSIGN_OR_RETURN(bool below, LowerBelow(from_parent));
-  if (below && !exchange) {
-    ASSIGN_OR_RETURN(auto lower, lower_->Lookup(from));
-    lower_at_from = lower.has_value();
+  if (!exchange) {
+    ASSIGN_OR_RETURN(lower_at_from, LowerHas(from));
   }
   auto [fdir_path, fname] = SplitPath(from);
   auto [tdir_path, tname] = SplitPath(to);

@@ -128,6 +128,9 @@ class UnionRoot {
   explicit UnionRoot(UnionRootOptions options);
   Result<Node> Resolve(const std::string& path);
   Result<bool> LowerBelow(const std::string& dir);
+  // Whether the lower has an entry at path that shows unless the upper
+  // hides it (so deleting path needs a whiteout).
+  Result<bool> LowerHas(const std::string& path);
   struct stat StatOf(const std::string& path, const Node& node);
   uint64_t InoFor(const std::string& path, const Node& node);
   uint64_t InoForKey(const std::string& key);
