@@ -1,6 +1,11 @@
 #include "runtime/api_client.h"
 
+#include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstring>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -10,6 +15,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "common/fs.h"
 #include "runtime/api_protocol.h"
 
 namespace strata::runtime {
@@ -167,6 +173,64 @@ Result<ApiResponse> ApiClient::RunOperation(std::string_view method, std::string
     return Error(EPROTO, "stratad at " + socket_path_ + " ended the operation without a result");
   }
   return std::move(*final_line);
+}
+
+Result<ApiClient::Upgraded> ApiClient::Upgrade(std::string_view method, std::string_view target,
+                                               const json::value& body) {
+  // Plain sockets rather than Beast: nothing past the header may be read
+  // into a buffer the caller would not see.
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path_.size() >= sizeof addr.sun_path) {
+    return Error::Invalid("cannot reach stratad at " + socket_path_ + ": socket path too long");
+  }
+  socket_path_.copy(addr.sun_path, sizeof addr.sun_path - 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return Error::FromErrno("socket");
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    int err = errno;
+    return Error(err, "cannot reach stratad at " + socket_path_ + ": " + std::strerror(err) +
+                          " (is stratad running?)");
+  }
+  std::string payload = body.is_null() ? "" : json::serialize(body);
+  std::string request = std::string(method) + " " + std::string(target) +
+                        " HTTP/1.1\r\nHost: stratad\r\nUser-Agent: strata/" +
+                        std::string(StrataVersion()) +
+                        "\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n";
+  if (!payload.empty()) request += "Content-Type: application/json\r\n";
+  request += "Content-Length: " + std::to_string(payload.size()) + "\r\n\r\n" + payload;
+  RETURN_IF_ERROR(WriteAll(fd.get(), request));
+
+  // The header, a byte at a time (it is short), up to the blank line.
+  std::string header;
+  while (header.size() < 16384 && header.find("\r\n\r\n") == std::string::npos) {
+    char ch;
+    ssize_t n = ::read(fd.get(), &ch, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error(EPROTO, "stratad at " + socket_path_ + " closed the connection");
+    header.push_back(ch);
+  }
+  unsigned status = 0;
+  if (header.rfind("HTTP/1.", 0) == 0 && header.size() > 12) {
+    status = static_cast<unsigned>(std::strtoul(header.c_str() + 9, nullptr, 10));
+  }
+  if (status == 101) return Upgraded{ApiResponse{101, nullptr}, std::move(fd)};
+
+  // An ordinary answer (an error): its body, by Content-Length or to EOF.
+  std::string lower = header;
+  for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  std::string rest;
+  size_t at = lower.find("content-length:");
+  long length = at == std::string::npos ? -1 : std::strtol(lower.c_str() + at + 15, nullptr, 10);
+  char buf[4096];
+  while (length < 0 || static_cast<long>(rest.size()) < length) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    rest.append(buf, static_cast<size_t>(n));
+  }
+  ASSIGN_OR_RETURN(json::value parsed, ParseJsonBody(rest));
+  return Upgraded{ApiResponse{status, std::move(parsed)}, UniqueFd()};
 }
 
 }  // namespace strata::runtime

@@ -21,6 +21,7 @@
 #include <boost/json/value.hpp>
 
 #include "common/result.h"
+#include "common/unique_fd.h"
 
 namespace strata::runtime {
 
@@ -64,6 +65,17 @@ class ApiClient {
   using ProgressFn = std::function<void(const boost::json::object& progress)>;
   Result<ApiResponse> RunOperation(std::string_view method, std::string_view target,
                                    const boost::json::value& body, const ProgressFn& on_progress);
+
+  // For routes that upgrade the connection (attached sessions): sends the
+  // request with "Connection: Upgrade", and on "101" returns the socket,
+  // positioned right after the response's header. Any other answer is
+  // returned as a response (error set from its body) with an invalid fd.
+  struct Upgraded {
+    ApiResponse response;  // status 101 on success
+    UniqueFd socket;
+  };
+  Result<Upgraded> Upgrade(std::string_view method, std::string_view target,
+                           const boost::json::value& body);
 
  private:
   using DataFn = std::function<Status(std::string_view data)>;

@@ -255,6 +255,7 @@ void ApiRouter::Handle(const ApiRequest& request, ResponseWriter& writer) {
       {"POST", {"containers", "{ref}", "wait"}, &ApiRouter::WaitContainer},
       {"GET", {"containers", "{ref}", "logs"}, &ApiRouter::ContainerLogs},
       {"POST", {"containers", "{ref}", "exec"}, &ApiRouter::ExecContainer},
+      {"POST", {"containers", "{ref}", "attach"}, &ApiRouter::AttachContainer},
       {"POST", {"containers", "{ref}", "reset"}, &ApiRouter::ResetContainer},
       {"POST", {"containers", "{ref}", "commit"}, &ApiRouter::CommitContainer},
       {"GET", {"volumes"}, &ApiRouter::ListVolumes},

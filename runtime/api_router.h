@@ -29,6 +29,8 @@
 //   POST   /v1/containers/{ref}/wait     {"exit_code"}
 //   GET    /v1/containers/{ref}/logs?follow=1&tail=N    NDJSON log entries
 //   POST   /v1/containers/{ref}/exec     {cmd,env,user,workdir}    NDJSON output
+//          ... with "tty" or "interactive": an attached session (101, frames)
+//   POST   /v1/containers/{ref}/attach?start=1   an attached session
 //   POST   /v1/containers/{ref}/commit   {tag,comment,author}      -> 201 {"id","tag"}
 //   GET    /v1/volumes, POST /v1/volumes {name,labels}, GET|DELETE /v1/volumes/{ref}
 //
@@ -75,6 +77,12 @@ class ResponseWriter {
   virtual void StartStream() = 0;
   virtual void StreamLine(const boost::json::value& line) = 0;
   virtual void FinishStream() = 0;
+  // Instead of an answer: switches the connection to the handler's own
+  // protocol (sends "101 UPGRADED", Connection: Upgrade, Upgrade: tcp, as
+  // Docker's attach) and returns the socket, which the handler may read and
+  // write until it returns; the server closes it afterwards. -1 when this
+  // writer has no connection to give (then nothing was sent).
+  virtual int Hijack() { return -1; }
 };
 
 class ApiRouter {
@@ -119,6 +127,7 @@ class ApiRouter {
   Status WaitContainer(Call& call);
   Status ContainerLogs(Call& call);
   Status ExecContainer(Call& call);
+  Status AttachContainer(Call& call);
   Status ResetContainer(Call& call);
   Status CommitContainer(Call& call);
   Status ListVolumes(Call& call);

@@ -128,6 +128,19 @@ class BeastWriter : public ResponseWriter {
     asio::write(socket_, http::make_chunk_last(), ec_);
   }
 
+  int Hijack() override {
+    if (ec_) return -1;
+    static constexpr std::string_view kUpgraded =
+        "HTTP/1.1 101 UPGRADED\r\n"
+        "Content-Type: application/vnd.strata.attach-stream\r\n"
+        "Connection: Upgrade\r\n"
+        "Upgrade: tcp\r\n\r\n";
+    asio::write(socket_, asio::buffer(kUpgraded.data(), kUpgraded.size()), ec_);
+    if (ec_) return -1;
+    keep_alive_ = false;  // the connection ends with the handler
+    return socket_.native_handle();
+  }
+
  private:
   template <typename Response>
   void SetCommonFields(Response& res, std::string_view content_type) {

@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include "runtime/api_protocol.h"
+#include "runtime/attach_session.h"
 #include "runtime/base64.h"
 #include "runtime/cli_format.h"
 #include "runtime/json_fields.h"
@@ -240,10 +241,23 @@ Status ContainerCreate(CommandContext& ctx, const ContainerCreateArgs& args) {
 Status ContainerRun(CommandContext& ctx, const ContainerCreateArgs& args, bool detach,
                     int* exit_code) {
   *exit_code = kExitNotCreated;
-  if (args.tty || args.interactive) {
-    return Error(ENOTSUP, "run: -i and -t are not supported by this strata yet");
-  }
   ASSIGN_OR_RETURN(std::string id, Create(ctx, args));
+  if (!detach && (args.tty || args.interactive)) {
+    // An attached session: the terminal (or stdin) and the output, from
+    // before the start to the exit.
+    ASSIGN_OR_RETURN(ApiClient::Upgraded up,
+                     ctx.client.Upgrade("POST",
+                                        BuildTarget({"containers", id, "attach"}) + "?start=1",
+                                        nullptr));
+    if (up.response.status != 101) {
+      return StartFailed(ctx, args, id, up.response.error(), exit_code);
+    }
+    ctx.out << std::flush;
+    auto code = RunAttachSession(std::move(up.socket), {args.tty, args.interactive, 0, 1, 2});
+    if (!code.ok()) return WithContext(code.error(), "run " + args.image);
+    *exit_code = *code;
+    return Ok();
+  }
   if (detach) {
     Status started = Post(ctx, BuildTarget({"containers", id, "start"}), nullptr);
     if (!started.ok()) return StartFailed(ctx, args, id, started.error(), exit_code);
@@ -394,12 +408,21 @@ Status ContainerLogs(CommandContext& ctx, const std::string& ref, bool follow, l
 
 Status ContainerExec(CommandContext& ctx, const ContainerExecArgs& args, int* exit_code) {
   *exit_code = 0;
-  if (args.tty || args.interactive) {
-    return Error(ENOTSUP, "exec: -i and -t are not supported by this strata yet");
-  }
   json::object body{{"cmd", ToArray(args.cmd)}, {"env", ToArray(args.env)}};
   if (!args.user.empty()) body["user"] = args.user;
   if (!args.workdir.empty()) body["workdir"] = args.workdir;
+  if (args.tty || args.interactive) {
+    body["tty"] = args.tty;
+    body["interactive"] = args.interactive;
+    ASSIGN_OR_RETURN(ApiClient::Upgraded up,
+                     ctx.client.Upgrade("POST", BuildTarget({"containers", args.ref, "exec"}),
+                                        body));
+    if (up.response.status != 101) return WithContext(up.response.error(), "exec " + args.ref);
+    ctx.out << std::flush;
+    ASSIGN_OR_RETURN(*exit_code, RunAttachSession(std::move(up.socket),
+                                                  {args.tty, args.interactive, 0, 1, 2}));
+    return Ok();
+  }
   std::optional<Error> stream_error;
   std::optional<int> code;
   auto on_line = [&](const json::value& line) -> Status {

@@ -42,7 +42,8 @@ Status ContainerCreate(CommandContext& ctx, const ContainerCreateArgs& args);
 // `strata run`: create and start; with detach prints the ID, else shows the
 // container's output until it exits and sets *exit_code to its exit code
 // (125 when it could not be created, 126/127 when its command could not be
-// run, as Docker).
+// run, as Docker). With -i/-t (not detached) the session is attached
+// (attach_session.h): the user's terminal or stdin goes to the container.
 Status ContainerRun(CommandContext& ctx, const ContainerCreateArgs& args, bool detach,
                     int* exit_code);
 

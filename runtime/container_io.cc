@@ -75,11 +75,9 @@ Result<int> ContainerManager::StartAttached(const std::string& ref,
   }
 }
 
-Result<int> ContainerManager::Exec(const std::string& ref, const ExecRequest& request,
-                                   const OutputSink& sink) {
+Result<ExecProcess> ContainerManager::PrepareExec(const ContainerPtr& c,
+                                                  const ExecRequest& request) {
   if (request.cmd.empty()) return Error::Invalid("exec: no command given");
-  if (request.tty) return Error(ENOTSUP, "exec with a terminal needs an attached client (-t)");
-  ASSIGN_OR_RETURN(ContainerPtr c, Find(ref));
   {
     std::lock_guard lock(c->mu);
     if (c->state.status == ContainerStatus::kPaused) {
@@ -101,12 +99,29 @@ Result<int> ContainerManager::Exec(const std::string& ref, const ExecRequest& re
   ExecProcess process;
   process.args = request.cmd;
   process.env = request.env;
-  process.cwd = request.workdir;
+  process.cwd = request.workdir.empty() ? c->config.workdir : request.workdir;
+  if (request.tty) {
+    bool has_term = false;
+    for (const auto* env : {&c->config.env, &request.env}) {
+      for (const auto& e : *env) has_term = has_term || e.rfind("TERM=", 0) == 0;
+    }
+    if (!has_term) process.env.push_back("TERM=xterm");
+  }
   if (!request.user.empty()) {
     std::string root = fuse_.PathOf(fuse::FuseServer::kContainers, c->config.id);
     ASSIGN_OR_RETURN(ProcessUser user, ResolveUser(root, request.user));
     process.user = std::to_string(user.uid) + ":" + std::to_string(user.gid);
   }
+  return process;
+}
+
+Result<int> ContainerManager::Exec(const std::string& ref, const ExecRequest& request,
+                                   const OutputSink& sink) {
+  if (request.tty || request.interactive) {
+    return Error::Invalid("exec with a terminal or stdin needs an attached session");
+  }
+  ASSIGN_OR_RETURN(ContainerPtr c, Find(ref));
+  ASSIGN_OR_RETURN(ExecProcess process, PrepareExec(c, request));
 
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) return Error::FromErrno("pipe");

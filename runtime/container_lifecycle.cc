@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -14,6 +15,7 @@
 #include "runtime/bundle.h"
 #include "runtime/container_manager.h"
 #include "runtime/container_manager_internal.h"
+#include "runtime/console_socket.h"
 #include "runtime/container_path.h"
 #include "runtime/oci/signal_names.h"
 
@@ -153,12 +155,27 @@ Status ContainerManager::StartRun(const ContainerPtr& c) {
   RETURN_IF_ERROR(WriteFileAtomic(c->bundle_dir() + "/config.json", boost::json::serialize(*spec),
                                   0600));
 
-  // The container's output: pipes the pump copies into the log.
+  // The container's output: pipes the pump copies into the log (with a
+  // terminal, the runtime's own messages still come on them). Its input:
+  // /dev/null, a pipe (-i) or the terminal (-t).
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) return Error::FromErrno("pipe");
   UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]);
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) return Error::FromErrno("pipe");
   UniqueFd err_r(err_pipe[0]), err_w(err_pipe[1]);
+  UniqueFd in_r, in_w;
+  if (cfg.interactive && !cfg.tty) {
+    int in_pipe[2];
+    if (::pipe2(in_pipe, O_CLOEXEC) != 0) return Error::FromErrno("pipe");
+    in_r.reset(in_pipe[0]);
+    in_w.reset(in_pipe[1]);
+  }
+  std::unique_ptr<ConsoleSocket> console;
+  if (cfg.tty) {
+    static std::atomic<unsigned> counter{0};
+    ASSIGN_OR_RETURN(console,
+                     ConsoleSocket::Create(id.substr(0, 16) + "-" + std::to_string(++counter)));
+  }
 
   if (runtime_.Exists(id)) (void)runtime_.Delete(id, true);
   auto since = ChildReaper::Clock::now();
@@ -166,9 +183,11 @@ Status ContainerManager::StartRun(const ContainerPtr& c) {
     std::lock_guard lock(c->mu);
     c->spawned = since;
   }
-  auto pid = runtime_.Create(id, c->bundle_dir(), "", {-1, out_w.get(), err_w.get()});
+  auto pid = runtime_.Create(id, c->bundle_dir(), console ? console->path() : "",
+                             {in_r.get(), out_w.get(), err_w.get()});
   out_w.reset();
   err_w.reset();
+  in_r.reset();
   if (!pid.ok()) {
     std::string text = Drain(err_r.get());
     if (text.empty()) text = Drain(out_r.get());
@@ -176,11 +195,36 @@ Status ContainerManager::StartRun(const ContainerPtr& c) {
     if (runtime_.Exists(id)) (void)runtime_.Delete(id, true);
     return fail(line.empty() ? pid.error() : Error(EIO, line));
   }
+  UniqueFd terminal;
+  if (console) {
+    // create has returned: the runtime's connection and the master wait in
+    // the socket's queue.
+    auto master = console->Receive(std::chrono::seconds(5), nullptr);
+    if (!master.ok()) {
+      (void)runtime_.Delete(id, true);
+      return fail(std::move(master).error());
+    }
+    terminal = std::move(*master);
+    in_w.reset(::fcntl(terminal.get(), F_DUPFD_CLOEXEC, 3));
+    // All output comes through the terminal; the pipes carry only what the
+    // runtime itself may say.
+    out_r.reset(::fcntl(terminal.get(), F_DUPFD_CLOEXEC, 3));
+  }
+  {
+    std::lock_guard lock(c->mu);
+    c->input = std::move(in_w);
+    c->terminal = std::move(terminal);
+  }
   RETURN_IF_ERROR(c->log->StartPump(std::move(out_r), std::move(err_r)));
   if (Status started = runtime_.Start(id); !started.ok()) {
     (void)runtime_.Delete(id, true);
     (void)reaper_.Wait(*pid, 5s, since);
     c->log->StopPump();
+    {
+      std::lock_guard lock(c->mu);
+      c->input.reset();
+      c->terminal.reset();
+    }
     return fail(started.error());
   }
   {
@@ -227,6 +271,8 @@ void ContainerManager::Monitor(ContainerPtr c) {
       std::lock_guard lock(c->mu);
       ran_for = ChildReaper::Clock::now() - c->started;
       c->pid = 0;
+      c->input.reset();
+      c->terminal.reset();
       c->state.status = ContainerStatus::kExited;
       c->state.pid = 0;
       c->state.exit_code = code;

@@ -167,6 +167,10 @@ void ContainerLog::Pump(UniqueFd out, UniqueFd err) {
       if (!streams[i].fd || fds[i].revents == 0) continue;
       ssize_t n = ::read(streams[i].fd.get(), buf, sizeof buf);
       if (n > 0) {
+        {
+          std::lock_guard lock(subscribers_mu_);
+          for (auto& [id, fn] : subscribers_) fn(streams[i].name, std::string_view(buf, n));
+        }
         streams[i].pending.append(buf, static_cast<size_t>(n));
         emit(streams[i], false);
       } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
@@ -227,6 +231,18 @@ uint64_t ContainerLog::version() const {
 void ContainerLog::WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mu_);
   cv_.wait_for(lock, timeout, [&] { return version_ != seen; });
+}
+
+uint64_t ContainerLog::Subscribe(Subscriber fn) {
+  std::lock_guard lock(subscribers_mu_);
+  uint64_t id = next_subscriber_++;
+  subscribers_.emplace(id, std::move(fn));
+  return id;
+}
+
+void ContainerLog::Unsubscribe(uint64_t id) {
+  std::lock_guard lock(subscribers_mu_);
+  subscribers_.erase(id);
 }
 
 void ContainerLog::Notify() {

@@ -10,8 +10,9 @@
 // entry of its own. Invalid UTF-8 becomes U+FFFD (JSON needs valid text).
 //
 // Readers: Read() parses entries from a byte offset on; Tail() gives the last
-// n; followers wait for more with WaitForChange(). The log outlives runs (a
-// restarted container appends) and goes with the container.
+// n; followers wait for more with WaitForChange(). Attached clients
+// Subscribe() to the raw bytes as the pump reads them. The log outlives runs
+// (a restarted container appends) and goes with the container.
 //
 // Thread safety: all methods may be called concurrently; one pump runs at a
 // time (StartPump after the previous pump finished).
@@ -20,6 +21,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -71,6 +74,13 @@ class ContainerLog {
   // Wakes every waiter (used when the container's state changes).
   void Notify();
 
+  // Calls fn from the pump thread with each chunk read ("stdout"/"stderr",
+  // bytes), before it is written to the file. Unsubscribe returns once no
+  // call of fn is running, so what fn uses may go right after.
+  using Subscriber = std::function<void(std::string_view stream, std::string_view data)>;
+  uint64_t Subscribe(Subscriber fn);
+  void Unsubscribe(uint64_t id);
+
  private:
   void Pump(UniqueFd out, UniqueFd err);
   Status Append(const std::string& lines);
@@ -82,6 +92,9 @@ class ContainerLog {
   bool pumping_ = false;  // guarded by mu_
   std::thread pump_;
   UniqueFd stop_read_, stop_write_;  // a pipe whose closing stops the pump
+  std::mutex subscribers_mu_;        // held while subscribers are called
+  std::map<uint64_t, Subscriber> subscribers_;  // guarded by subscribers_mu_
+  uint64_t next_subscriber_ = 1;                // guarded by subscribers_mu_
 };
 
 }  // namespace strata::runtime

@@ -89,7 +89,8 @@ struct ExecRequest {
   std::vector<std::string> env;
   std::string user;
   std::string workdir;
-  bool tty = false;
+  bool tty = false;          // a terminal: attached sessions only
+  bool interactive = false;  // stdin from the client: attached sessions only
 };
 
 struct CommitRequest {
@@ -155,6 +156,20 @@ class ContainerManager {
   using OutputSink = std::function<void(std::string_view stream, std::string_view data)>;
   Result<int> Exec(const std::string& ref, const ExecRequest& request, const OutputSink& sink);
 
+  // Attached sessions (attach_protocol.h) over a connection the caller
+  // upgrades when hijack() is called (it returns the socket, or -1). Errors
+  // found before are returned without upgrading; later ones end the session
+  // with an error frame. The session ends with the exit frame when the
+  // process exits, or when the client goes (the process goes on).
+  using HijackFn = std::function<int()>;
+  // The container's terminal or stdin and its output, from now (with start:
+  // starts it first; a container must then not be running) until its
+  // process exits.
+  Status Attach(const std::string& ref, bool start, const HijackFn& hijack);
+  // A process run with exec, with request.tty and request.interactive.
+  Status ExecAttached(const std::string& ref, const ExecRequest& request,
+                      const HijackFn& hijack);
+
   // Stops the container if it runs and throws its writable layer away.
   Status Reset(const std::string& ref);
   // A new image of the container's image plus its writable layer; the new
@@ -191,6 +206,7 @@ class ContainerManager {
   void Monitor(ContainerPtr c);
   void HandleExit(const ContainerPtr& c, int wait_status);
   Status RemoveLocked(const ContainerPtr& c);
+  Result<ExecProcess> PrepareExec(const ContainerPtr& c, const ExecRequest& request);
   void SaveState(Container& c);  // requires c.mu
 
   storage::Store& store_;

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/unique_fd.h"
 #include "runtime/child_reaper.h"
 #include "runtime/container_log.h"
 #include "runtime/container_manager.h"
@@ -45,6 +46,8 @@ struct ContainerManager::Container {
   ChildReaper::Clock::time_point spawned{};  // guarded by mu: before create
   ChildReaper::Clock::time_point started{};  // guarded by mu: after start
   RestartBackoff backoff;      // monitor thread only
+  UniqueFd input;              // guarded by mu: the run's stdin (-i) or terminal (-t)
+  UniqueFd terminal;           // guarded by mu: the run's terminal master (-t), to resize
 
   const std::unique_ptr<ContainerLog> log;
 

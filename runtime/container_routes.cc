@@ -285,6 +285,15 @@ Status ApiRouter::ContainerLogs(Call& call) {
   return Ok();
 }
 
+Status ApiRouter::AttachContainer(Call& call) {
+  ASSIGN_OR_RETURN(ContainerManager * m, Containers());
+  // The 101 goes out when the manager is ready for the session.
+  return m->Attach(call.ref(), call.QueryFlag("start"), [&call] {
+    call.MarkAnswered();
+    return call.writer().Hijack();
+  });
+}
+
 Status ApiRouter::ExecContainer(Call& call) {
   ASSIGN_OR_RETURN(ContainerManager * m, Containers());
   ASSIGN_OR_RETURN(json::object body, call.Body());
@@ -294,6 +303,13 @@ Status ApiRouter::ExecContainer(Call& call) {
   ASSIGN_OR_RETURN(request.user, GetStr(body, "user"));
   ASSIGN_OR_RETURN(request.workdir, GetStr(body, "workdir"));
   ASSIGN_OR_RETURN(request.tty, GetBool(body, "tty"));
+  ASSIGN_OR_RETURN(request.interactive, GetBool(body, "interactive"));
+  if (request.tty || request.interactive) {
+    return m->ExecAttached(call.ref(), request, [&call] {
+      call.MarkAnswered();
+      return call.writer().Hijack();
+    });
+  }
   bool streaming = false;
   auto start = [&] {
     if (!streaming) call.StartStream();

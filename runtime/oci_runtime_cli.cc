@@ -115,18 +115,24 @@ bool OciRuntimeCli::Exists(const std::string& id) const {
 Result<pid_t> OciRuntimeCli::SpawnExec(const std::string& id, const ExecProcess& process,
                                        const Stdio& stdio) {
   std::vector<std::string> argv{binary_, "--root", state_root_, "exec"};
+  // --env first and --cwd right after it: a runtime whose repeatable
+  // options take every following word (strata-runtime's CLI11 does) stops
+  // at the next option instead of swallowing the container id.
+  for (const auto& e : process.env) {
+    argv.push_back("--env");
+    argv.push_back(e);
+  }
+  argv.push_back("--cwd");
+  argv.push_back(process.cwd.empty() ? "/" : process.cwd);
   if (process.tty) argv.push_back("--tty");
   if (!process.console_socket.empty()) {
     argv.push_back("--console-socket");
     argv.push_back(process.console_socket);
   }
-  if (!process.cwd.empty()) {
-    argv.push_back("--cwd");
-    argv.push_back(process.cwd);
-  }
-  for (const auto& e : process.env) {
-    argv.push_back("--env");
-    argv.push_back(e);
+  if (process.detach) argv.push_back("--detach");
+  if (!process.pid_file.empty()) {
+    argv.push_back("--pid-file");
+    argv.push_back(process.pid_file);
   }
   if (!process.user.empty()) {
     argv.push_back("--user");

@@ -34,10 +34,12 @@ namespace strata::runtime {
 struct ExecProcess {
   std::vector<std::string> args;
   std::vector<std::string> env;  // K=V, added to the container's
-  std::string cwd;               // empty: the container's
+  std::string cwd;               // empty: "/"
   std::string user;              // "UID[:GID]", empty: the container's
   bool tty = false;
   std::string console_socket;    // with tty
+  bool detach = false;           // the runtime returns once the process runs
+  std::string pid_file;          // with detach: where the process's pid goes
 };
 
 class OciRuntimeCli {
@@ -67,9 +69,11 @@ class OciRuntimeCli {
   // Whether the runtime still knows the container (its state directory).
   bool Exists(const std::string& id) const;
 
-  // Spawns a foreground `exec`; the runtime exits with the process's exit
-  // code (128 + signal), or 255 and a message on stderr if it could not
-  // start it. Wait for the returned pid with the reaper.
+  // Spawns `exec`; in the foreground the runtime exits with the process's
+  // exit code (128 + signal), or 255 and a message on stderr if it could
+  // not start it; detached it exits once the process runs (which then
+  // becomes stratad's child) and writes its pid to pid_file. Wait for the
+  // returned pid (the runtime's) with the reaper.
   Result<pid_t> SpawnExec(const std::string& id, const ExecProcess& process, const Stdio& stdio);
 
   // The one line to show for what a failed runtime command wrote: the last

@@ -8,9 +8,14 @@ Every container is removed and every stratad stopped with SIGTERM (which
 stops its containers) when a test ends, passed or not; a stratad killed on
 purpose has what is left of its containers deleted through the runtime."""
 
+import fcntl
 import json
 import os
+import pty
+import select
 import shutil
+import struct
+import termios
 import signal
 import subprocess
 import sys
@@ -35,6 +40,44 @@ def wait_until(predicate, timeout=10.0, what="condition"):
             return value
         time.sleep(0.05)
     raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
+
+
+def terminal_session(socket_path, argv, steps, rows=30, cols=100, timeout=30):
+    """Runs strata ARGV on a pseudo-terminal of ROWS x COLS, as a user at a
+    terminal would: each step (WAIT_FOR, SEND) sends SEND once WAIT_FOR has
+    appeared in the output. Returns (exit status, output)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["STRATA_SOCKET"] = socket_path
+        try:
+            os.execv(harness.STRATA, [harness.STRATA] + argv)
+        finally:
+            os._exit(127)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    out = b""
+    deadline = time.monotonic() + timeout
+    step = 0
+    try:
+        while time.monotonic() < deadline:
+            if step < len(steps) and steps[step][0].encode() in out:
+                os.write(fd, steps[step][1].encode())
+                step += 1
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if not ready:
+                continue
+            try:
+                data = os.read(fd, 4096)
+            except OSError:  # EIO: the client has exited and closed it
+                break
+            if not data:
+                break
+            out += data
+    finally:
+        if time.monotonic() >= deadline:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
 
 
 def delete_leftovers(root):
@@ -236,6 +279,32 @@ class Lifecycle(ContainerTestCase):
                           "echo forked-all")
         self.assertNotEqual(r.rc, 0, r)
         self.assertNotIn("forked-all", r.stdout)
+
+    def test_run_it_is_a_real_terminal(self):
+        rc, out = terminal_session(self.d.socket, ["run", "-it", "--rm", "busybox", "sh"],
+                                   [("# ", "stty size; tty; echo $((6*7))\r"),
+                                    ("42", "exit 3\r")])
+        self.assertEqual(rc, 3, out)
+        self.assertIn("30 100", out)  # the client's window size
+        self.assertIn("/dev/pts/0", out)
+        self.assertEqual(self.containers(), [])
+
+    def test_exec_it(self):
+        self.start_loop("box")
+        rc, out = terminal_session(self.d.socket, ["exec", "-it", "box", "sh"],
+                                   [("# ", "tty; echo $((2+3))$TERM\r"), ("5xterm", "exit 5\r")])
+        self.assertEqual(rc, 5, out)
+        self.assertIn("/dev/pts/", out)
+
+    def test_stdin_with_i(self):
+        env = dict(os.environ, STRATA_SOCKET=self.d.socket)
+        r = harness.run([harness.STRATA, "run", "--rm", "-i", "busybox", "sh", "-c",
+                         "cat; echo bye >&2; exit 4"], input="piped\n", env=env)
+        self.assertEqual((r.rc, r.stdout, r.stderr), (4, "piped\n", "bye\n"), r)
+        self.start_loop("reader")
+        r = harness.run([harness.STRATA, "exec", "-i", "reader", "sh", "-c", "wc -l"],
+                        input="a\nb\n", env=env)
+        self.assertEqual((r.rc, r.stdout.strip()), (0, "2"), r)
 
     def test_isolation(self):
         # Its own pid namespace: the host's processes (this test, stratad) are invisible.
