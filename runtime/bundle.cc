@@ -87,10 +87,10 @@ Result<std::vector<std::vector<std::string>>> ReadDb(const std::string& root,
 
 const std::vector<std::string>& DefaultCapabilities() {
   static const std::vector<std::string> kCaps = {
-      "CAP_CHOWN",      "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
-      "CAP_MKNOD",      "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
-      "CAP_SETFCAP",    "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-      "CAP_KILL",       "CAP_AUDIT_WRITE",
+      "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+      "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+      "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+      "CAP_KILL",    "CAP_AUDIT_WRITE",
   };
   return kCaps;
 }
@@ -165,8 +165,8 @@ Result<json::object> BuildSpec(const ContainerConfig& config, const BundleInputs
       {"env", Strings(ProcessEnv(config))},
       {"cwd", config.workdir.empty() ? "/" : config.workdir},
       {"capabilities", std::move(capabilities)},
-      {"rlimits", json::array{json::object{
-                      {"type", "RLIMIT_NOFILE"}, {"hard", nofile}, {"soft", nofile}}}},
+      {"rlimits",
+       json::array{json::object{{"type", "RLIMIT_NOFILE"}, {"hard", nofile}, {"soft", nofile}}}},
       {"noNewPrivileges", true},
   };
 
@@ -194,8 +194,9 @@ Result<json::object> BuildSpec(const ContainerConfig& config, const BundleInputs
   }
   // A volume at one of these paths replaces stratad's file.
   for (const auto& f : files) {
-    bool shadowed = std::any_of(in.volumes.begin(), in.volumes.end(),
-                                [&](const BundleMount& v) { return v.destination == f.destination; });
+    bool shadowed = std::any_of(in.volumes.begin(), in.volumes.end(), [&](const BundleMount& v) {
+      return v.destination == f.destination;
+    });
     if (!shadowed) add(f);
   }
   std::vector<BundleMount> volumes = in.volumes;
@@ -211,12 +212,18 @@ Result<json::object> BuildSpec(const ContainerConfig& config, const BundleInputs
   if (config.network == NetworkMode::kNone) namespaces.push_back(json::object{{"type", "network"}});
 
   json::array devices{json::object{{"allow", false}, {"access", "rwm"}},
-                      Device("c", -1, -1, "m"),     Device("b", -1, -1, "m"),
-                      Device("c", 1, 3, "rwm"),     Device("c", 1, 8, "rwm"),
-                      Device("c", 1, 7, "rwm"),     Device("c", 5, 0, "rwm"),
-                      Device("c", 1, 5, "rwm"),     Device("c", 1, 9, "rwm"),
-                      Device("c", 5, 1, "rwm"),     Device("c", 136, -1, "rwm"),
-                      Device("c", 5, 2, "rwm"),     Device("c", 10, 200, "rwm")};
+                      Device("c", -1, -1, "m"),
+                      Device("b", -1, -1, "m"),
+                      Device("c", 1, 3, "rwm"),
+                      Device("c", 1, 8, "rwm"),
+                      Device("c", 1, 7, "rwm"),
+                      Device("c", 5, 0, "rwm"),
+                      Device("c", 1, 5, "rwm"),
+                      Device("c", 1, 9, "rwm"),
+                      Device("c", 5, 1, "rwm"),
+                      Device("c", 136, -1, "rwm"),
+                      Device("c", 5, 2, "rwm"),
+                      Device("c", 10, 200, "rwm")};
   json::object resources{{"devices", std::move(devices)}};
   // No swap beyond the limit, so an allocator past it is OOM-killed (and
   // inspect can say so) instead of swapping.
@@ -227,8 +234,7 @@ Result<json::object> BuildSpec(const ContainerConfig& config, const BundleInputs
   if (config.cpus > 0) {
     constexpr int64_t kPeriod = 100000;
     resources["cpu"] = json::object{
-        {"quota", static_cast<int64_t>(std::llround(config.cpus * kPeriod))},
-        {"period", kPeriod}};
+        {"quota", static_cast<int64_t>(std::llround(config.cpus * kPeriod))}, {"period", kPeriod}};
   }
 
   json::object linux{

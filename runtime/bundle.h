@@ -35,7 +35,7 @@ namespace strata::runtime {
 // A mount of the spec (what the runtime is told), destination resolved.
 struct BundleMount {
   std::string destination;
-  std::string type;    // "bind", "tmpfs", ...
+  std::string type;  // "bind", "tmpfs", ...
   std::string source;
   std::vector<std::string> options;
 };
@@ -47,10 +47,10 @@ struct ProcessUser {
 };
 
 struct BundleInputs {
-  std::string root_path;              // the container's root on the host
+  std::string root_path;  // the container's root on the host
   ProcessUser user;
-  std::vector<BundleMount> volumes;   // volumes and tmpfs, resolved
-  std::string hostname_file;          // host files bound at /etc/...
+  std::vector<BundleMount> volumes;  // volumes and tmpfs, resolved
+  std::string hostname_file;         // host files bound at /etc/...
   std::string hosts_file;
   std::string resolv_conf_file;
 };

@@ -20,7 +20,8 @@ constexpr const char* kDir = "/run/strata-console";
 }
 
 Result<std::unique_ptr<ConsoleSocket>> ConsoleSocket::Create(const std::string& name) {
-  if (::mkdir(kDir, 0700) != 0 && errno != EEXIST) return Error::FromErrno(std::string("mkdir ") + kDir);
+  if (::mkdir(kDir, 0700) != 0 && errno != EEXIST)
+    return Error::FromErrno(std::string("mkdir ") + kDir);
   struct stat st;
   if (::lstat(kDir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() ||
       (st.st_mode & 077) != 0) {
@@ -33,7 +34,8 @@ Result<std::unique_ptr<ConsoleSocket>> ConsoleSocket::Create(const std::string& 
   if (!s->listen_) return Error::FromErrno("socket");
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (s->path_.size() >= sizeof addr.sun_path) return Error::Invalid("console socket path too long");
+  if (s->path_.size() >= sizeof addr.sun_path)
+    return Error::Invalid("console socket path too long");
   s->path_.copy(addr.sun_path, sizeof addr.sun_path - 1);
   if (::bind(s->listen_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::listen(s->listen_.get(), 1) != 0) {

@@ -31,8 +31,7 @@ class ConsoleSocket {
   // Waits for the runtime to connect and send the master. Polls every
   // 50 ms; gives up (ECANCELED) when abandon() says so, e.g. because the
   // runtime exited without connecting, or after timeout (ETIMEDOUT).
-  Result<UniqueFd> Receive(std::chrono::milliseconds timeout,
-                           const std::function<bool()>& abandon);
+  Result<UniqueFd> Receive(std::chrono::milliseconds timeout, const std::function<bool()>& abandon);
 
  private:
   ConsoleSocket() = default;

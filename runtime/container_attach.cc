@@ -40,8 +40,8 @@ class Session {
   }
   void SendError(const Error& e) {
     Send(FrameType::kError,
-         json::serialize(json::object{
-             {"error", json::object{{"message", e.message()}, {"errno", e.code()}}}}));
+         json::serialize(
+             json::object{{"error", json::object{{"message", e.message()}, {"errno", e.code()}}}}));
   }
   bool broken() {
     std::lock_guard lock(mu_);

@@ -246,9 +246,8 @@ Status ContainerRun(CommandContext& ctx, const ContainerCreateArgs& args, bool d
     // An attached session: the terminal (or stdin) and the output, from
     // before the start to the exit.
     ASSIGN_OR_RETURN(ApiClient::Upgraded up,
-                     ctx.client.Upgrade("POST",
-                                        BuildTarget({"containers", id, "attach"}) + "?start=1",
-                                        nullptr));
+                     ctx.client.Upgrade(
+                         "POST", BuildTarget({"containers", id, "attach"}) + "?start=1", nullptr));
     if (up.response.status != 101) {
       return StartFailed(ctx, args, id, up.response.error(), exit_code);
     }
@@ -414,13 +413,13 @@ Status ContainerExec(CommandContext& ctx, const ContainerExecArgs& args, int* ex
   if (args.tty || args.interactive) {
     body["tty"] = args.tty;
     body["interactive"] = args.interactive;
-    ASSIGN_OR_RETURN(ApiClient::Upgraded up,
-                     ctx.client.Upgrade("POST", BuildTarget({"containers", args.ref, "exec"}),
-                                        body));
+    ASSIGN_OR_RETURN(
+        ApiClient::Upgraded up,
+        ctx.client.Upgrade("POST", BuildTarget({"containers", args.ref, "exec"}), body));
     if (up.response.status != 101) return WithContext(up.response.error(), "exec " + args.ref);
     ctx.out << std::flush;
-    ASSIGN_OR_RETURN(*exit_code, RunAttachSession(std::move(up.socket),
-                                                  {args.tty, args.interactive, 0, 1, 2}));
+    ASSIGN_OR_RETURN(*exit_code,
+                     RunAttachSession(std::move(up.socket), {args.tty, args.interactive, 0, 1, 2}));
     return Ok();
   }
   std::optional<Error> stream_error;
@@ -443,9 +442,9 @@ Status ContainerExec(CommandContext& ctx, const ContainerExecArgs& args, int* ex
     }
     return Ok();
   };
-  ASSIGN_OR_RETURN(ApiResponse response,
-                   ctx.client.Stream("POST", BuildTarget({"containers", args.ref, "exec"}), body,
-                                     on_line));
+  ASSIGN_OR_RETURN(
+      ApiResponse response,
+      ctx.client.Stream("POST", BuildTarget({"containers", args.ref, "exec"}), body, on_line));
   if (!response.ok()) return WithContext(response.error(), "exec " + args.ref);
   if (stream_error) return WithContext(*stream_error, "exec " + args.ref);
   if (!code) return Error(EPROTO, "exec " + args.ref + ": stratad sent no exit code");
@@ -471,10 +470,9 @@ Status VolumeCreate(CommandContext& ctx, const std::string& name,
     size_t eq = label.find('=');
     l[label.substr(0, eq)] = eq == std::string::npos ? "" : label.substr(eq + 1);
   }
-  ASSIGN_OR_RETURN(json::value v,
-                   Call(ctx, "POST", BuildTarget({"volumes"}),
-                        json::object{{"name", name}, {"labels", std::move(l)}},
-                        "volume create " + name));
+  ASSIGN_OR_RETURN(json::value v, Call(ctx, "POST", BuildTarget({"volumes"}),
+                                       json::object{{"name", name}, {"labels", std::move(l)}},
+                                       "volume create " + name));
   ctx.out << Str(AsObject(v), "name") << "\n";
   return Ok();
 }

@@ -27,7 +27,7 @@ struct ContainerCreateArgs {
   std::string user;
   std::string hostname;
   std::string restart;
-  std::vector<std::string> labels;   // K=V
+  std::vector<std::string> labels;  // K=V
   int64_t memory = 0;
   int64_t pids_limit = 0;
   double cpus = 0;

@@ -39,7 +39,7 @@ Status ContainerManager::Logs(const std::string& ref, const LogsOptions& options
 }
 
 Result<int> ContainerManager::StartAttached(const std::string& ref,
-                                           const std::function<bool(const LogEntry&)>& sink) {
+                                            const std::function<bool(const LogEntry&)>& sink) {
   if (shutting_down_) return Error(ESHUTDOWN, "stratad is shutting down");
   ASSIGN_OR_RETURN(ContainerPtr c, Find(ref));
   uint64_t seen;

@@ -13,9 +13,9 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "runtime/bundle.h"
+#include "runtime/console_socket.h"
 #include "runtime/container_manager.h"
 #include "runtime/container_manager_internal.h"
-#include "runtime/console_socket.h"
 #include "runtime/container_path.h"
 #include "runtime/oci/signal_names.h"
 
@@ -57,7 +57,7 @@ int StartFailureCode(const std::string& message) {
 // recorded an OOM kill: cgroup v1 memory.oom_control, v2 memory.events.
 bool OomKilled(const std::string& id) {
   for (const std::string& path : {"/sys/fs/cgroup/memory/strata/" + id + "/memory.oom_control",
-                                 "/sys/fs/cgroup/strata/" + id + "/memory.events"}) {
+                                  "/sys/fs/cgroup/strata/" + id + "/memory.events"}) {
     auto text = ReadFile(path);
     if (!text.ok()) continue;
     size_t at = text->find("oom_kill ");
@@ -152,8 +152,8 @@ Status ContainerManager::StartRun(const ContainerPtr& c) {
   auto spec = BuildSpec(cfg, in);
   if (!spec.ok()) return fail(spec.error());
   RETURN_IF_ERROR(MakeDirs(c->bundle_dir(), 0700));
-  RETURN_IF_ERROR(WriteFileAtomic(c->bundle_dir() + "/config.json", boost::json::serialize(*spec),
-                                  0600));
+  RETURN_IF_ERROR(
+      WriteFileAtomic(c->bundle_dir() + "/config.json", boost::json::serialize(*spec), 0600));
 
   // The container's output: pipes the pump copies into the log (with a
   // terminal, the runtime's own messages still come on them). Its input:
@@ -280,9 +280,9 @@ void ContainerManager::Monitor(ContainerPtr c) {
       c->state.finished_at = NowRfc3339Nano();
       ++c->exits;
       c->last_exit = code;
-      restart = !c->removed && !c->stop_requested && !shutting_down_ &&
-                ShouldRestart(c->config.restart, code, c->state.manually_stopped,
-                              c->state.restart_count);
+      restart =
+          !c->removed && !c->stop_requested && !shutting_down_ &&
+          ShouldRestart(c->config.restart, code, c->state.manually_stopped, c->state.restart_count);
       if (restart) c->state.status = ContainerStatus::kRestarting;
       SaveState(*c);
       c->cv.notify_all();

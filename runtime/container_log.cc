@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <unistd.h>
 
-
 #include <boost/json.hpp>
 
 #include "common/fs.h"

@@ -91,8 +91,8 @@ class ContainerLog {
   uint64_t version_ = 0;  // guarded by mu_
   bool pumping_ = false;  // guarded by mu_
   std::thread pump_;
-  UniqueFd stop_read_, stop_write_;  // a pipe whose closing stops the pump
-  std::mutex subscribers_mu_;        // held while subscribers are called
+  UniqueFd stop_read_, stop_write_;             // a pipe whose closing stops the pump
+  std::mutex subscribers_mu_;                   // held while subscribers are called
   std::map<uint64_t, Subscriber> subscribers_;  // guarded by subscribers_mu_
   uint64_t next_subscriber_ = 1;                // guarded by subscribers_mu_
 };

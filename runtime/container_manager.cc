@@ -48,9 +48,9 @@ ContainerManager::ContainerManager(const ContainerManagerOptions& options)
     : store_(*options.store),
       fuse_(*options.fuse),
       reaper_(*options.reaper),
-      runtime_(*options.reaper, options.runtime,
-               options.runtime_root.empty() ? options.store->root() + "/runtime"
-                                            : options.runtime_root),
+      runtime_(
+          *options.reaper, options.runtime,
+          options.runtime_root.empty() ? options.store->root() + "/runtime" : options.runtime_root),
       volumes_(options.store->root() + "/volumes") {}
 
 Result<std::unique_ptr<ContainerManager>> ContainerManager::Open(
@@ -288,7 +288,7 @@ Result<ContainerRecord> ContainerManager::Create(const CreateRequest& request) {
   }
   config.env = image.config.env;
   for (const auto& e : request.env) MergeEnv(config.env, e);
-  config.workdir = !request.workdir.empty()           ? request.workdir
+  config.workdir = !request.workdir.empty()            ? request.workdir
                    : !image.config.working_dir.empty() ? image.config.working_dir
                                                        : "/";
   config.user = request.user.empty() ? image.config.user : request.user;

@@ -55,33 +55,33 @@
 namespace strata::runtime {
 
 struct ContainerManagerOptions {
-  storage::Store* store = nullptr;     // required
-  fuse::FuseServer* fuse = nullptr;    // required
-  ChildReaper* reaper = nullptr;       // required
-  std::string runtime;                 // the OCI runtime binary (path or name in PATH)
-  std::string runtime_root;            // its --root; default <root>/runtime
+  storage::Store* store = nullptr;   // required
+  fuse::FuseServer* fuse = nullptr;  // required
+  ChildReaper* reaper = nullptr;     // required
+  std::string runtime;               // the OCI runtime binary (path or name in PATH)
+  std::string runtime_root;          // its --root; default <root>/runtime
 };
 
 // `strata create` / `run`: what the user asked for; defaults from the image.
 struct CreateRequest {
-  std::string image;                   // a reference the store resolves
-  std::string name;                    // empty: generated
-  std::vector<std::string> cmd;        // empty: the image's Cmd
-  std::vector<std::string> env;        // K=V, over the image's Env
-  std::string workdir;                 // absolute; empty: the image's
-  std::string user;                    // empty: the image's
-  std::string hostname;                // empty: the ID's first 12 digits
+  std::string image;             // a reference the store resolves
+  std::string name;              // empty: generated
+  std::vector<std::string> cmd;  // empty: the image's Cmd
+  std::vector<std::string> env;  // K=V, over the image's Env
+  std::string workdir;           // absolute; empty: the image's
+  std::string user;              // empty: the image's
+  std::string hostname;          // empty: the ID's first 12 digits
   std::map<std::string, std::string> labels;
-  std::string restart;                 // policy text; empty: no
-  std::vector<std::string> volumes;    // -v specs
-  std::vector<std::string> tmpfs;      // --tmpfs specs
+  std::string restart;               // policy text; empty: no
+  std::vector<std::string> volumes;  // -v specs
+  std::vector<std::string> tmpfs;    // --tmpfs specs
   int64_t memory = 0;
   int64_t pids_limit = 0;
   double cpus = 0;
   bool tty = false;
   bool interactive = false;
   bool auto_remove = false;
-  std::string network;                 // none (default) or host
+  std::string network;  // none (default) or host
 };
 
 struct ExecRequest {
@@ -94,7 +94,7 @@ struct ExecRequest {
 };
 
 struct CommitRequest {
-  std::string tag;      // NAME[:TAG]; required
+  std::string tag;  // NAME[:TAG]; required
   std::string comment;
   std::string author;
 };
@@ -167,8 +167,7 @@ class ContainerManager {
   // process exits.
   Status Attach(const std::string& ref, bool start, const HijackFn& hijack);
   // A process run with exec, with request.tty and request.interactive.
-  Status ExecAttached(const std::string& ref, const ExecRequest& request,
-                      const HijackFn& hijack);
+  Status ExecAttached(const std::string& ref, const ExecRequest& request, const HijackFn& hijack);
 
   // Stops the container if it runs and throws its writable layer away.
   Status Reset(const std::string& ref);

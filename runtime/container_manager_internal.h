@@ -26,7 +26,9 @@ namespace strata::runtime {
 
 struct ContainerManager::Container {
   Container(ContainerConfig c, ContainerState s, std::string d)
-      : config(std::move(c)), dir(std::move(d)), state(std::move(s)),
+      : config(std::move(c)),
+        dir(std::move(d)),
+        state(std::move(s)),
         log(std::make_unique<ContainerLog>(dir + "/log")) {}
 
   const ContainerConfig config;  // fixed at create
@@ -35,19 +37,19 @@ struct ContainerManager::Container {
   std::timed_mutex op_mu;  // timed: the monitor's restart gives way to a stop
 
   std::mutex mu;
-  std::condition_variable cv;  // state changes (exits, removal, restarts)
-  ContainerState state;        // guarded by mu
-  uint64_t exits = 0;          // guarded by mu: exits seen, for Wait and Stop
-  int last_exit = 0;           // guarded by mu: the exit code of exit number `exits`
-  bool stop_requested = false; // guarded by mu: no restart, end the backoff
-  bool removed = false;        // guarded by mu
-  bool monitoring = false;     // guarded by mu: a monitor thread owns the run
-  pid_t pid = 0;               // guarded by mu: the init while it runs
+  std::condition_variable cv;                // state changes (exits, removal, restarts)
+  ContainerState state;                      // guarded by mu
+  uint64_t exits = 0;                        // guarded by mu: exits seen, for Wait and Stop
+  int last_exit = 0;                         // guarded by mu: the exit code of exit number `exits`
+  bool stop_requested = false;               // guarded by mu: no restart, end the backoff
+  bool removed = false;                      // guarded by mu
+  bool monitoring = false;                   // guarded by mu: a monitor thread owns the run
+  pid_t pid = 0;                             // guarded by mu: the init while it runs
   ChildReaper::Clock::time_point spawned{};  // guarded by mu: before create
   ChildReaper::Clock::time_point started{};  // guarded by mu: after start
-  RestartBackoff backoff;      // monitor thread only
-  UniqueFd input;              // guarded by mu: the run's stdin (-i) or terminal (-t)
-  UniqueFd terminal;           // guarded by mu: the run's terminal master (-t), to resize
+  RestartBackoff backoff;                    // monitor thread only
+  UniqueFd input;                            // guarded by mu: the run's stdin (-i) or terminal (-t)
+  UniqueFd terminal;  // guarded by mu: the run's terminal master (-t), to resize
 
   const std::unique_ptr<ContainerLog> log;
 

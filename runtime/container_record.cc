@@ -278,8 +278,7 @@ ContainerState StateFromJson(const json::object& o) {
 }
 
 Status SaveConfig(const std::string& dir, const ContainerConfig& config) {
-  return WriteFileAtomic(JoinPath(dir, "config.json"), json::serialize(ConfigToJson(config)),
-                         0600);
+  return WriteFileAtomic(JoinPath(dir, "config.json"), json::serialize(ConfigToJson(config)), 0600);
 }
 
 Status SaveState(const std::string& dir, const ContainerState& state) {
@@ -334,15 +333,15 @@ Result<std::string> ValidateContainerName(std::string_view name) {
 
 std::string GenerateName(uint64_t seed) {
   static constexpr const char* kAdjectives[] = {
-      "amazing", "bold",    "brave",   "calm",    "clever",  "cool",     "eager",   "elegant",
-      "fervent", "festive", "gallant", "gentle",  "happy",   "hopeful",  "jolly",   "keen",
-      "kind",    "lucid",   "modest",  "nifty",   "noble",   "patient",  "quirky",  "relaxed",
-      "serene",  "sharp",   "stoic",   "sweet",   "tender",  "vibrant",  "wizardly", "zealous"};
+      "amazing", "bold",    "brave",   "calm",   "clever", "cool",    "eager",    "elegant",
+      "fervent", "festive", "gallant", "gentle", "happy",  "hopeful", "jolly",    "keen",
+      "kind",    "lucid",   "modest",  "nifty",  "noble",  "patient", "quirky",   "relaxed",
+      "serene",  "sharp",   "stoic",   "sweet",  "tender", "vibrant", "wizardly", "zealous"};
   static constexpr const char* kNouns[] = {
-      "babbage",  "bell",     "curie",    "darwin",   "dijkstra", "einstein", "euler",
-      "fermat",   "feynman",  "galileo",  "gauss",    "hopper",   "hypatia",  "kepler",
-      "knuth",    "lamport",  "liskov",   "lovelace", "mccarthy", "newton",   "noether",
-      "pascal",   "ritchie",  "shannon",  "thompson", "torvalds", "turing",   "wozniak"};
+      "babbage", "bell",    "curie",   "darwin",   "dijkstra", "einstein", "euler",
+      "fermat",  "feynman", "galileo", "gauss",    "hopper",   "hypatia",  "kepler",
+      "knuth",   "lamport", "liskov",  "lovelace", "mccarthy", "newton",   "noether",
+      "pascal",  "ritchie", "shannon", "thompson", "torvalds", "turing",   "wozniak"};
   constexpr uint64_t kA = sizeof kAdjectives / sizeof kAdjectives[0];
   constexpr uint64_t kN = sizeof kNouns / sizeof kNouns[0];
   return std::string(kAdjectives[seed % kA]) + "_" + kNouns[(seed / kA) % kN];

@@ -57,12 +57,12 @@ Result<NetworkMode> ParseNetworkMode(std::string_view text);  // "none" (default
 
 // Fixed at create (config.json).
 struct ContainerConfig {
-  std::string id;           // 64 hex
-  std::string name;         // unique among containers
-  std::string created;      // RFC 3339 UTC with nanoseconds
-  std::string image;        // image ID, "sha256:..."
-  std::string image_ref;    // the reference the user gave ("busybox")
-  std::string chain;        // the image's chainID, "sha256:..."
+  std::string id;                       // 64 hex
+  std::string name;                     // unique among containers
+  std::string created;                  // RFC 3339 UTC with nanoseconds
+  std::string image;                    // image ID, "sha256:..."
+  std::string image_ref;                // the reference the user gave ("busybox")
+  std::string chain;                    // the image's chainID, "sha256:..."
   std::vector<std::string> entrypoint;  // from the image
   std::vector<std::string> cmd;         // the user's command, else the image's
   std::vector<std::string> env;         // image env merged with -e, "K=V"
@@ -76,11 +76,11 @@ struct ContainerConfig {
   int64_t pids_limit = 0;     // 0 = no limit
   double cpus = 0;            // 0 = no limit
   bool tty = false;
-  bool interactive = false;   // stdin kept open
-  bool auto_remove = false;   // --rm
+  bool interactive = false;  // stdin kept open
+  bool auto_remove = false;  // --rm
   NetworkMode network = NetworkMode::kNone;
-  std::string stop_signal;    // from the image; empty = SIGTERM
-  int stop_timeout = 10;      // seconds
+  std::string stop_signal;  // from the image; empty = SIGTERM
+  int stop_timeout = 10;    // seconds
 
   // entrypoint + cmd.
   std::vector<std::string> Args() const;
@@ -93,14 +93,14 @@ Result<ContainerStatus> ParseStatus(std::string_view text);
 // Changes as the container runs (state.json).
 struct ContainerState {
   ContainerStatus status = ContainerStatus::kCreated;
-  int pid = 0;               // the init's pid while running or paused, else 0
-  int exit_code = 0;         // of the last run
-  bool oom_killed = false;   // the last run ended by the memory cgroup's OOM killer
-  std::string started_at;    // RFC 3339; empty until the first start
-  std::string finished_at;   // RFC 3339; empty until the first exit
-  int restart_count = 0;     // restarts by policy since the last user start
+  int pid = 0;                    // the init's pid while running or paused, else 0
+  int exit_code = 0;              // of the last run
+  bool oom_killed = false;        // the last run ended by the memory cgroup's OOM killer
+  std::string started_at;         // RFC 3339; empty until the first start
+  std::string finished_at;        // RFC 3339; empty until the first exit
+  int restart_count = 0;          // restarts by policy since the last user start
   bool manually_stopped = false;  // stop/kill by the user: no restart by policy
-  std::string error;         // why the last start failed, or why it is dead
+  std::string error;              // why the last start failed, or why it is dead
 };
 
 struct ContainerRecord {

@@ -58,8 +58,8 @@ json::object ContainerToJson(const ContainerRecord& r, const std::string& root) 
       {"state",
        json::object{
            {"status", StatusName(s.status)},
-           {"running", s.status == ContainerStatus::kRunning ||
-                           s.status == ContainerStatus::kPaused},
+           {"running",
+            s.status == ContainerStatus::kRunning || s.status == ContainerStatus::kPaused},
            {"paused", s.status == ContainerStatus::kPaused},
            {"restarting", s.status == ContainerStatus::kRestarting},
            {"pid", s.pid},
@@ -315,10 +315,11 @@ Status ApiRouter::ExecContainer(Call& call) {
     if (!streaming) call.StartStream();
     streaming = true;
   };
-  Result<int> code = m->Exec(call.ref(), request, [&](std::string_view stream, std::string_view data) {
-    start();
-    call.StreamLine(json::object{{"stream", stream}, {"data", Base64Encode(data)}});
-  });
+  Result<int> code =
+      m->Exec(call.ref(), request, [&](std::string_view stream, std::string_view data) {
+        start();
+        call.StreamLine(json::object{{"stream", stream}, {"data", Base64Encode(data)}});
+      });
   if (!code.ok() && !streaming) return std::move(code).error();
   start();
   call.StreamLine(code.ok() ? json::value(json::object{{"exit_code", *code}})

@@ -142,7 +142,7 @@ inline Result<std::vector<std::string>> GetStrs(const json::object& o, std::stri
 }
 
 inline Result<std::map<std::string, std::string>> GetStrMap(const json::object& o,
-                                                             std::string_view key) {
+                                                            std::string_view key) {
   std::map<std::string, std::string> out;
   const json::value* v = o.if_contains(key);
   if (v == nullptr || v->is_null()) return out;

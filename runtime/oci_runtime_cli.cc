@@ -63,8 +63,8 @@ Result<pid_t> OciRuntimeCli::Create(const std::string& id, const std::string& bu
                                     const std::string& console_socket, const Stdio& stdio) {
   std::string pid_file = JoinPath(bundle, "init.pid");
   (void)::unlink(pid_file.c_str());
-  std::vector<std::string> argv{binary_, "--root",     state_root_, "create",
-                                "--bundle", bundle,    "--pid-file", pid_file};
+  std::vector<std::string> argv{binary_,    "--root", state_root_,  "create",
+                                "--bundle", bundle,   "--pid-file", pid_file};
   if (!console_socket.empty()) {
     argv.push_back("--console-socket");
     argv.push_back(console_socket);
@@ -74,8 +74,8 @@ Result<pid_t> OciRuntimeCli::Create(const std::string& id, const std::string& bu
   ASSIGN_OR_RETURN(pid_t pid, reaper_.Spawn({argv, stdio.in, stdio.out, stdio.err}));
   int code = ChildReaper::ExitCode(reaper_.Wait(pid, std::nullopt, since).value_or(0));
   if (code != 0) {
-    return Error(EIO, binary_ + " create " + id.substr(0, 12) + ": exit status " +
-                          std::to_string(code));
+    return Error(EIO,
+                 binary_ + " create " + id.substr(0, 12) + ": exit status " + std::to_string(code));
   }
   ASSIGN_OR_RETURN(std::string text, ReadFile(pid_file));
   long init = std::strtol(text.c_str(), nullptr, 10);
@@ -101,7 +101,8 @@ Status OciRuntimeCli::Kill(const std::string& id, int signal, bool all) {
 }
 
 Status OciRuntimeCli::Delete(const std::string& id, bool force) {
-  return Simple("delete", id, force ? std::vector<std::string>{"--force"} : std::vector<std::string>{});
+  return Simple("delete", id,
+                force ? std::vector<std::string>{"--force"} : std::vector<std::string>{});
 }
 
 Status OciRuntimeCli::Pause(const std::string& id) { return Simple("pause", id, {}); }

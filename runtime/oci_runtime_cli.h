@@ -37,9 +37,9 @@ struct ExecProcess {
   std::string cwd;               // empty: "/"
   std::string user;              // "UID[:GID]", empty: the container's
   bool tty = false;
-  std::string console_socket;    // with tty
-  bool detach = false;           // the runtime returns once the process runs
-  std::string pid_file;          // with detach: where the process's pid goes
+  std::string console_socket;  // with tty
+  bool detach = false;         // the runtime returns once the process runs
+  std::string pid_file;        // with detach: where the process's pid goes
 };
 
 class OciRuntimeCli {
@@ -81,8 +81,7 @@ class OciRuntimeCli {
   static std::string ErrorLine(const std::string& output);
 
  private:
-  Status Simple(const std::string& verb, const std::string& id,
-                std::vector<std::string> args);
+  Status Simple(const std::string& verb, const std::string& id, std::vector<std::string> args);
 
   ChildReaper& reaper_;
   std::string binary_;

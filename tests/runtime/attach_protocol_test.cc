@@ -28,11 +28,11 @@ BOOST_AUTO_TEST_CASE(frames_reassemble_from_any_chunks) {
       FrameDecoder d;
       std::vector<std::pair<FrameType, std::string>> got;
       for (size_t i = 0; i < wire.size(); i += chunk) {
-        Status s = d.Feed(std::string_view(wire).substr(i, chunk),
-                          [&](FrameType t, std::string_view p) {
-                            got.emplace_back(t, std::string(p));
-                            return Ok();
-                          });
+        Status s =
+            d.Feed(std::string_view(wire).substr(i, chunk), [&](FrameType t, std::string_view p) {
+              got.emplace_back(t, std::string(p));
+              return Ok();
+            });
         BOOST_REQUIRE(s.ok());
       }
       BOOST_REQUIRE(got.size() == 4u);

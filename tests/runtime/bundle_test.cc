@@ -80,8 +80,7 @@ BOOST_AUTO_TEST_CASE(process_root_and_defaults) {
   BOOST_TEST(s.at("root").at("path").as_string() == in.root_path);
   BOOST_TEST(s.at("hostname").as_string() == "box");
   // network none (the default): a network namespace of its own.
-  BOOST_TEST(Namespaces(s) ==
-             (std::vector<std::string>{"ipc", "mount", "network", "pid", "uts"}));
+  BOOST_TEST(Namespaces(s) == (std::vector<std::string>{"ipc", "mount", "network", "pid", "uts"}));
   BOOST_TEST(s.at("linux").at("cgroupsPath").as_string() == "/strata/" + std::string(64, 'f'));
   auto ro = Strings(s.at("linux").at("readonlyPaths"));
   BOOST_TEST((std::find(ro.begin(), ro.end(), "/proc/sys") != ro.end()));
@@ -146,7 +145,9 @@ BOOST_AUTO_TEST_CASE(options_limits_volumes_and_host_network) {
   for (const auto& m : s.at("mounts").as_array()) {
     order.emplace_back(m.at("destination").as_string());
   }
-  auto pos = [&](const char* d) { return std::find(order.begin(), order.end(), d) - order.begin(); };
+  auto pos = [&](const char* d) {
+    return std::find(order.begin(), order.end(), d) - order.begin();
+  };
   BOOST_TEST(pos("/data") < pos("/data/sub"));
   auto sub = Strings(FindMount(s, "/data/sub")->at("options"));
   BOOST_TEST((std::find(sub.begin(), sub.end(), "ro") != sub.end()));

@@ -19,13 +19,13 @@ struct Root {
   Root() {
     BOOST_REQUIRE(MakeDirs(dir.path() + "/var/data").ok());
     BOOST_REQUIRE(WriteFileAtomic(dir.path() + "/file", "x").ok());
-    Link("/var/data", "abs");            // absolute: taken from the root
-    Link("var/data", "rel");             // relative
+    Link("/var/data", "abs");             // absolute: taken from the root
+    Link("var/data", "rel");              // relative
     Link("../../../../../../tmp", "up");  // climbs out
     Link("/..", "abs_up");
     Link("loop2", "loop1");
     Link("loop1", "loop2");
-    Link("../data", "var/data2");        // relative inside a directory
+    Link("../data", "var/data2");  // relative inside a directory
   }
   void Link(const char* target, const char* name) {
     BOOST_REQUIRE(::symlink(target, (dir.path() + "/" + name).c_str()) == 0);
