@@ -98,6 +98,15 @@ struct ImageRecord {
   int64_t created = 0;  // when imported into this store, unix seconds
 };
 
+// One compressed form of a layer that a registry holds: what a pull
+// verified or a push uploaded, so the next push can reuse its digest.
+struct LayerBlobRecord {
+  Digest digest;           // sha256 of the compressed blob
+  uint64_t size = 0;       // its bytes
+  std::string media_type;  // e.g. application/vnd.oci.image.layer.v1.tar+gzip
+  std::string source;      // "host/repository" it was last seen in, may be empty
+};
+
 struct LeaseRecord {
   int64_t expires = 0;  // unix seconds
   std::string description;

@@ -26,6 +26,7 @@ enum Family : size_t {
   kTags,
   kLeases,
   kBlobs,
+  kLayerBlobs,
   kFamilyCount
 };
 static_assert(std::size(schema::kAllFamilies) == kFamilyCount);
@@ -129,6 +130,11 @@ void Index::Batch::PutLease(std::string_view id, const LeaseRecord& r) {
 void Index::Batch::DeleteLease(std::string_view id) { impl_->Delete(kLeases, std::string(id)); }
 void Index::Batch::PutBlob(const Digest& compressed, const Digest& diff_id) {
   impl_->Put(kBlobs, std::string(compressed.raw()), std::string(diff_id.raw()));
+}
+
+void Index::Batch::PutLayerBlob(const Digest& diff_id, const LayerBlobRecord& r) {
+  impl_->Put(kLayerBlobs, std::string(diff_id.raw()) + std::string(r.digest.raw()),
+             schema::EncodeLayerBlob(r));
 }
 
 struct Index::Impl {
@@ -408,6 +414,19 @@ Result<std::optional<Digest>> Index::GetBlob(const Digest& compressed) {
   if (!value) return std::optional<Digest>();
   if (value->size() != 32) return CorruptRecord("blob", compressed.raw());
   return std::optional<Digest>(Digest::FromBytes(*value));
+}
+
+Status Index::ForEachLayerBlob(const Digest& diff_id,
+                               const std::function<Status(const LayerBlobRecord&)>& fn) {
+  return impl_->Scan(kLayerBlobs, diff_id.raw(),
+                     [&](std::string_view key, std::string_view value) -> Status {
+                       LayerBlobRecord r;
+                       if (key.size() != 64 || !schema::DecodeLayerBlob(value, &r)) {
+                         return CorruptRecord("layer blob", key);
+                       }
+                       r.digest = Digest::FromBytes(key.substr(32));
+                       return fn(r);
+                     });
 }
 
 Status Index::Dump(const std::function<void(std::string_view, std::string_view,

@@ -54,6 +54,7 @@ class Index {
     void PutLease(std::string_view id, const LeaseRecord& r);
     void DeleteLease(std::string_view id);
     void PutBlob(const Digest& compressed, const Digest& diff_id);
+    void PutLayerBlob(const Digest& diff_id, const LayerBlobRecord& r);
 
     size_t count() const;
 
@@ -99,6 +100,9 @@ class Index {
   Result<std::optional<LeaseRecord>> GetLease(std::string_view id);
   Status ForEachLease(const std::function<Status(std::string_view id, const LeaseRecord&)>& fn);
   Result<std::optional<Digest>> GetBlob(const Digest& compressed);
+  // The compressed forms of a layer that registries are known to hold.
+  Status ForEachLayerBlob(const Digest& diff_id,
+                          const std::function<Status(const LayerBlobRecord&)>& fn);
 
   // Every key and value of every column family, in order; for tests and fsck
   // ("the store is byte-for-byte unchanged").

@@ -282,4 +282,18 @@ bool DecodeLease(std::string_view in, LeaseRecord* r) {
   return d.empty();
 }
 
+std::string EncodeLayerBlob(const LayerBlobRecord& r) {
+  std::string out;
+  PutVarint(&out, r.size);
+  PutBytes(&out, r.media_type);
+  PutBytes(&out, r.source);
+  return out;
+}
+
+bool DecodeLayerBlob(std::string_view in, LayerBlobRecord* r) {
+  Decoder d(in);
+  return d.GetVarint(&r->size) && d.GetString(&r->media_type) && d.GetString(&r->source) &&
+         d.empty();
+}
+
 }  // namespace strata::storage::schema

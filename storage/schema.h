@@ -34,10 +34,13 @@ inline constexpr const char* kTags = "tags";          // "name:tag" -> imageID(3
 inline constexpr const char* kLeases = "leases";      // lease id -> LeaseRecord
 // Compressed blob digest(32) -> diffID(32), so a pull can skip known layers.
 inline constexpr const char* kBlobs = "blobs";
+// diffID(32) compressed digest(32) -> LayerBlobRecord, so a push can reuse
+// the compressed digests of a layer (reverse of kBlobs).
+inline constexpr const char* kLayerBlobs = "layer_blobs";
 
 inline constexpr const char* kAllFamilies[] = {kMeta,   kObjects, kLayers, kEntries,
                                                kTarSplit, kChains, kViews,  kImages,
-                                               kTags,   kLeases,  kBlobs};
+                                               kTags,   kLeases,  kBlobs,   kLayerBlobs};
 
 // Path helpers. NormalizePath turns "./a//b/" into "/a/b" and refuses "..",
 // NUL and empty names.
@@ -68,5 +71,8 @@ std::string EncodeImage(const ImageRecord& r);
 bool DecodeImage(std::string_view in, ImageRecord* r);
 std::string EncodeLease(const LeaseRecord& r);
 bool DecodeLease(std::string_view in, LeaseRecord* r);
+// The digest is the key's second half; the value holds the rest.
+std::string EncodeLayerBlob(const LayerBlobRecord& r);
+bool DecodeLayerBlob(std::string_view in, LayerBlobRecord* r);
 
 }  // namespace strata::storage::schema
