@@ -98,13 +98,14 @@ Result<ExecProcess> ContainerManager::PrepareExec(const ContainerPtr& c,
   }
   ExecProcess process;
   process.args = request.cmd;
-  process.env = request.env;
+  // The whole environment, not only the additions: runc merges --env into
+  // the container's, crun replaces it (and then finds no PATH).
+  process.env = c->config.env;
+  for (const auto& e : request.env) MergeEnv(process.env, e);
   process.cwd = request.workdir.empty() ? c->config.workdir : request.workdir;
   if (request.tty) {
     bool has_term = false;
-    for (const auto* env : {&c->config.env, &request.env}) {
-      for (const auto& e : *env) has_term = has_term || e.rfind("TERM=", 0) == 0;
-    }
+    for (const auto& e : process.env) has_term = has_term || e.rfind("TERM=", 0) == 0;
     if (!has_term) process.env.push_back("TERM=xterm");
   }
   if (!request.user.empty()) {

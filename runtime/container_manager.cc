@@ -30,7 +30,8 @@ uint64_t RandomU64() {
   return v;
 }
 
-// env entries K=V; a later one replaces an earlier one with the same K.
+}  // namespace
+
 void MergeEnv(std::vector<std::string>& env, const std::string& entry) {
   std::string key = entry.substr(0, entry.find('='));
   for (auto& e : env) {
@@ -41,8 +42,6 @@ void MergeEnv(std::vector<std::string>& env, const std::string& entry) {
   }
   env.push_back(entry);
 }
-
-}  // namespace
 
 ContainerManager::ContainerManager(const ContainerManagerOptions& options)
     : store_(*options.store),

@@ -24,6 +24,9 @@
 
 namespace strata::runtime {
 
+// env entries K=V; a later one replaces an earlier one with the same K.
+void MergeEnv(std::vector<std::string>& env, const std::string& entry);
+
 struct ContainerManager::Container {
   Container(ContainerConfig c, ContainerState s, std::string d)
       : config(std::move(c)),

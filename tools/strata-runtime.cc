@@ -97,7 +97,8 @@ int main(int argc, char** argv) {
       "exec", "run a process in a running container: exec [options] ID COMMAND...");
   exec_cmd->add_option("-p,--process", exec.process_file, "a process.json to run");
   exec_cmd->add_flag("-t,--tty", exec.tty, "give the process a terminal");
-  exec_cmd->add_option("-e,--env", exec.env, "an environment variable K=V (repeatable)");
+  exec_cmd->add_option("-e,--env", exec.env, "an environment variable K=V (repeatable)")
+      ->allow_extra_args(false);  // one value per occurrence: `-e A=1 ID` keeps ID
   exec_cmd->add_option("--cwd", exec.cwd, "working directory in the container");
   exec_cmd->add_option("-u,--user", exec.user, "UID[:GID]");
   exec_cmd->add_flag("-d,--detach", exec.detach, "return once the process started");

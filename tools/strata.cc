@@ -75,7 +75,8 @@ void AddImageCommands(CLI::App& app, Args& a, Command& run) {
   CLI::App* import_cmd = image->add_subcommand(
       "import", "Import an image from an OCI layout directory, an OCI archive or a docker-archive");
   import_cmd->add_option("PATH", a.path, "the directory or archive")->required();
-  import_cmd->add_option("-t,--tag", a.tags, "tag the image NAME[:TAG] (repeatable)");
+  import_cmd->add_option("-t,--tag", a.tags, "tag the image NAME[:TAG] (repeatable)")
+      ->allow_extra_args(false);  // one value per occurrence (repeatable)
   import_cmd->add_option("--platform", a.platform, "os/arch[/variant] to pick from an image index");
   import_cmd->callback([&] {
     run = [&](CommandContext& ctx) {

@@ -328,6 +328,16 @@ class LifecycleRunc(Lifecycle):
     runtime = "runc"
 
 
+CRUN_WRAPPER = os.path.join(harness.SOURCE_DIR, "tests", "support", "crun-on-hybrid")
+
+
+@harness.unittest.skipUnless(shutil.which("crun"), "crun is not installed")
+class LifecycleCrun(Lifecycle):
+    """The same lifecycle driven through crun (in a private mount namespace
+    without the cgroup2 hierarchy on hybrid hosts, where crun 1.8 refuses)."""
+    runtime = CRUN_WRAPPER
+
+
 class Layers(ContainerTestCase):
     def test_commit_then_run_the_new_image(self):
         r = self.run_ctr("--name", "maker", "busybox", "sh", "-c",

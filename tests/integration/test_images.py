@@ -94,6 +94,13 @@ class ImageCommands(harness.StrataTestCase):
         self.assertEqual(harness.store_files(self.d.root, ("objects",)), objects,
                          "rm must leave the content to GC")
 
+    def test_import_takes_repeated_tags_before_the_path(self):
+        # Each --tag takes one value: the path after it is the positional.
+        self.d.ok("image", "import", "--tag", "one:v1", "--tag", "two:v2",
+                  self.fx.layout("busybox"))
+        self.assertIn("one:v1", self.tags_of(self.id))
+        self.assertIn("two:v2", self.tags_of(self.id))
+
     def test_tag_of_a_missing_image_fails(self):
         self.assertOneLineError(self.d.strata("image", "tag", "nope", "other:v1"))
         self.assertOneLineError(self.d.strata("image", "inspect", "other:v1"))

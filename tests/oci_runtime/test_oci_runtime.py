@@ -387,6 +387,9 @@ def case_exec(env, rt):
     r = rt("exec", "--env", "GREETING=hello", "--cwd", "/tmp", cid, "sh", "-c",
            "echo $GREETING $(pwd)")
     check(r.code == 0 and r.out == "hello /tmp\n", f"exec --env --cwd: {r}")
+    # A repeatable option followed by the id: the id is not taken as a value.
+    r = rt("exec", "-e", "A=1", "-e", "B=2", cid, "sh", "-c", "echo $A$B")
+    check(r.code == 0 and r.out == "12\n", f"exec -e A -e B ID: {r}")
     r = rt("exec", "--user", "1000:1000", cid, "id")
     check(r.code == 0 and "uid=1000" in r.out and "gid=1000" in r.out, f"exec --user: {r}")
     r = rt("exec", cid, "/no/such/program")
