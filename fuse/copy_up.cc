@@ -156,6 +156,12 @@ Status UnionRoot::CopyUpOne(const std::string& path, const storage::ViewEntry& v
   // The copy keeps the lower file's inode number.
   ASSIGN_OR_RETURN(auto st, upper_->Stat(target));
   if (st) inos_["U" + std::to_string(st->st_ino)] = ino;
+  if (FuseStats* stats = stats_.load(std::memory_order_relaxed)) {
+    stats->copy_ups.fetch_add(1, std::memory_order_relaxed);
+    if (e.type == EntryType::kRegular) {
+      stats->copy_up_bytes.fetch_add(e.size, std::memory_order_relaxed);
+    }
+  }
   return Ok();
 }
 

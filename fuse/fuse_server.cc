@@ -12,6 +12,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 
 #include "common/fs.h"
@@ -38,6 +39,33 @@ struct DirHandle : FuseServer::Handle {
 
 constexpr size_t kMaxName = 255;
 
+// The op this thread is serving, so that an error reply counts against it.
+thread_local FuseOp current_op = FuseOp::kCount;
+
+// Counts one request of an op and its time until the scope ends (after the
+// reply).
+class OpScope {
+ public:
+  OpScope(FuseStats& stats, FuseOp op)
+      : stats_(stats), op_(op), start_(std::chrono::steady_clock::now()) {
+    current_op = op;
+  }
+  ~OpScope() {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::steady_clock::now() - start_)
+                  .count();
+    stats_.Count(op_, static_cast<uint64_t>(ns));
+    current_op = FuseOp::kCount;
+  }
+  OpScope(const OpScope&) = delete;
+  OpScope& operator=(const OpScope&) = delete;
+
+ private:
+  FuseStats& stats_;
+  FuseOp op_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 std::string ChildPath(const std::string& dir, const char* name) {
   return dir == "/" ? "/" + std::string(name) : dir + "/" + name;
 }
@@ -48,7 +76,7 @@ struct FuseOps {
   static FuseServer* Self(fuse_req_t req) { return static_cast<FuseServer*>(fuse_req_userdata(req)); }
 
   static void ReplyError(fuse_req_t req, FuseServer* self, int err) {
-    if (err != 0) ++self->stats_.errors;
+    if (err != 0 && current_op != FuseOp::kCount) self->stats_.CountError(current_op, err);
     fuse_reply_err(req, err);
   }
   static int Code(const Error& e) { return e.code() != 0 ? e.code() : EIO; }
@@ -124,14 +152,14 @@ struct FuseOps {
   // Looks up a node, or replies ESTALE / ENOTDIR.
   static std::optional<NodeInfo> Node(fuse_req_t req, fuse_ino_t ino) {
     auto node = Self(req)->table_.Get(ino);
-    if (!node) fuse_reply_err(req, ESTALE);
+    if (!node) ReplyError(req, Self(req), ESTALE);
     return node;
   }
   // The node, which must be inside a union root; else replies.
   static std::optional<NodeInfo> UnionNode(fuse_req_t req, fuse_ino_t ino, int err_if_not) {
     auto node = Node(req, ino);
     if (node && node->kind != NodeKind::kUnion) {
-      fuse_reply_err(req, err_if_not);
+      ReplyError(req, Self(req), err_if_not);
       return std::nullopt;
     }
     return node;
@@ -160,8 +188,8 @@ struct FuseOps {
   }
 
   static void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    OpScope scope(Self(req)->stats_, FuseOp::kLookup);
     FuseServer* self = Self(req);
-    ++self->stats_.requests;
     auto node = Node(req, parent);
     if (!node) return;
     if (std::strlen(name) > kMaxName) return ReplyError(req, self, ENAMETOOLONG);
@@ -194,8 +222,8 @@ struct FuseOps {
   }
 
   static void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+    OpScope scope(Self(req)->stats_, FuseOp::kGetattr);
     FuseServer* self = Self(req);
-    ++self->stats_.requests;
     auto node = Node(req, ino);
     if (!node) return;
     if (node->kind != NodeKind::kUnion) {
@@ -230,8 +258,8 @@ struct FuseOps {
 
   static void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
                       fuse_file_info* fi) {
+    OpScope scope(Self(req)->stats_, FuseOp::kSetattr);
     FuseServer* self = Self(req);
-    ++self->stats_.requests;
     auto node = UnionNode(req, ino, EPERM);
     if (!node) return;
     SetAttrRequest r;
@@ -256,8 +284,8 @@ struct FuseOps {
   }
 
   static void readlink(fuse_req_t req, fuse_ino_t ino) {
+    OpScope scope(Self(req)->stats_, FuseOp::kReadlink);
     FuseServer* self = Self(req);
-    ++self->stats_.requests;
     auto node = UnionNode(req, ino, EINVAL);
     if (!node) return;
     auto target = node->root->ReadLink(node->path);
@@ -271,7 +299,6 @@ struct FuseOps {
                                                                  fuse_ino_t parent,
                                                                  const char* name) {
     FuseServer* self = Self(req);
-    ++self->stats_.requests;
     auto node = UnionNode(req, parent, EPERM);
     if (!node) return std::nullopt;
     if (std::strlen(name) > kMaxName) {
@@ -298,6 +325,7 @@ struct FuseOps {
   }
 
   static void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
+    OpScope scope(Self(req)->stats_, FuseOp::kMknod);
     MakeChild(req, parent, name, [&](const NodeInfo& p, const std::string& path) {
       Owner owner = OwnerFor(req, p, &mode);
       return p.root->Mknod(path, mode, rdev, owner);
@@ -305,6 +333,7 @@ struct FuseOps {
   }
 
   static void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+    OpScope scope(Self(req)->stats_, FuseOp::kMkdir);
     MakeChild(req, parent, name, [&](const NodeInfo& p, const std::string& path) {
       mode |= S_IFDIR;
       Owner owner = OwnerFor(req, p, &mode);
@@ -313,6 +342,7 @@ struct FuseOps {
   }
 
   static void symlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name) {
+    OpScope scope(Self(req)->stats_, FuseOp::kSymlink);
     MakeChild(req, parent, name, [&](const NodeInfo& p, const std::string& path) {
       Owner owner = OwnerFor(req, p, nullptr);
       return p.root->Symlink(link, path, owner);
@@ -320,6 +350,7 @@ struct FuseOps {
   }
 
   static void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char* name) {
+    OpScope scope(Self(req)->stats_, FuseOp::kLink);
     auto src = Self(req)->table_.Get(ino);
     if (!src || src->kind != NodeKind::kUnion) return ReplyError(req, Self(req), EPERM);
     MakeChild(req, parent, name, [&](const NodeInfo& p, const std::string& path) -> Status {
@@ -340,16 +371,18 @@ struct FuseOps {
     fuse_reply_err(req, 0);
   }
   static void unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    OpScope scope(Self(req)->stats_, FuseOp::kUnlink);
     Remove(req, parent, name, false);
   }
   static void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    OpScope scope(Self(req)->stats_, FuseOp::kRmdir);
     Remove(req, parent, name, true);
   }
 
   static void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
                      const char* newname, unsigned int flags) {
+    OpScope scope(Self(req)->stats_, FuseOp::kRename);
     FuseServer* self = Self(req);
-    ++self->stats_.requests;
     auto from = UnionNode(req, parent, EPERM);
     if (!from) return;
     auto to = UnionNode(req, newparent, EPERM);
@@ -370,8 +403,8 @@ struct FuseOps {
   }
 
   static void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    OpScope scope(Self(req)->stats_, FuseOp::kOpen);
     FuseServer* self = Self(req);
-    ++self->stats_.requests;
     auto node = UnionNode(req, ino, EISDIR);
     if (!node) return;
     auto file = node->root->OpenFile(node->path, fi->flags);
@@ -389,6 +422,7 @@ struct FuseOps {
 
   static void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
                      fuse_file_info* fi) {
+    OpScope scope(Self(req)->stats_, FuseOp::kCreate);
     FuseServer* self = Self(req);
     auto child_of = ChildOf(req, parent, name);
     if (!child_of) return;
@@ -413,8 +447,8 @@ struct FuseOps {
   }
 
   static void read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+    OpScope scope(Self(req)->stats_, FuseOp::kRead);
     FuseServer* self = Self(req);
-    ++self->stats_.requests;
     auto* fh = reinterpret_cast<FileHandle*>(fi->fh);
     // Hand the kernel the descriptor: libfuse splices from it when it can.
     fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
@@ -427,8 +461,8 @@ struct FuseOps {
 
   static void write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off,
                         fuse_file_info* fi) {
+    OpScope scope(Self(req)->stats_, FuseOp::kWrite);
     FuseServer* self = Self(req);
-    ++self->stats_.requests;
     auto* fh = reinterpret_cast<FileHandle*>(fi->fh);
     if (fh->lower) return ReplyError(req, self, EBADF);
     fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
@@ -441,7 +475,10 @@ struct FuseOps {
     fuse_reply_write(req, static_cast<size_t>(n));
   }
 
-  static void flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
+  static void flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
+    OpScope scope(Self(req)->stats_, FuseOp::kFlush);
+    fuse_reply_err(req, 0);
+  }
 
   static void Release(FuseServer* self, FileHandle* fh) {
     self->Closed(fh->node, fh->fd.get());
@@ -449,19 +486,21 @@ struct FuseOps {
   }
 
   static void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+    OpScope scope(Self(req)->stats_, FuseOp::kRelease);
     Release(Self(req), reinterpret_cast<FileHandle*>(fi->fh));
     fuse_reply_err(req, 0);
   }
 
   static void fsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
+    OpScope scope(Self(req)->stats_, FuseOp::kFsync);
     auto* fh = reinterpret_cast<FileHandle*>(fi->fh);
     int r = datasync ? ::fdatasync(fh->fd.get()) : ::fsync(fh->fd.get());
-    fuse_reply_err(req, r == 0 ? 0 : errno);
+    ReplyError(req, Self(req), r == 0 ? 0 : errno);
   }
 
   static void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    OpScope scope(Self(req)->stats_, FuseOp::kOpendir);
     FuseServer* self = Self(req);
-    ++self->stats_.requests;
     auto node = Node(req, ino);
     if (!node) return;
     auto* dh = self->Adopt(std::make_unique<DirHandle>());
@@ -494,7 +533,6 @@ struct FuseOps {
   static void DoReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                         fuse_file_info* fi, bool plus) {
     FuseServer* self = Self(req);
-    ++self->stats_.requests;
     auto* dh = reinterpret_cast<DirHandle*>(fi->fh);
     std::optional<NodeInfo> node;
     if (plus) {
@@ -540,14 +578,17 @@ struct FuseOps {
   }
 
   static void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+    OpScope scope(Self(req)->stats_, FuseOp::kReaddir);
     DoReaddir(req, ino, size, off, fi, false);
   }
   static void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                           fuse_file_info* fi) {
+    OpScope scope(Self(req)->stats_, FuseOp::kReaddirplus);
     DoReaddir(req, ino, size, off, fi, true);
   }
 
   static void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+    OpScope scope(Self(req)->stats_, FuseOp::kReleasedir);
     Self(req)->Drop(reinterpret_cast<DirHandle*>(fi->fh));
     fuse_reply_err(req, 0);
   }
@@ -555,6 +596,7 @@ struct FuseOps {
   static void fsyncdir(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) { fuse_reply_err(req, 0); }
 
   static void statfs(fuse_req_t req, fuse_ino_t ino) {
+    OpScope scope(Self(req)->stats_, FuseOp::kStatfs);
     FuseServer* self = Self(req);
     auto node = Node(req, ino);
     if (!node) return;
@@ -571,15 +613,16 @@ struct FuseOps {
 
   static void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value,
                        size_t size, int flags) {
+    OpScope scope(Self(req)->stats_, FuseOp::kSetxattr);
     FuseServer* self = Self(req);
     auto node = UnionNode(req, ino, ENOTSUP);
     if (!node) return;
     Status st = node->root->SetXattr(node->path, name, std::string(value, size), flags);
-    fuse_reply_err(req, st.ok() ? 0 : Code(st.error()));
-    if (!st.ok()) ++self->stats_.errors;
+    ReplyError(req, self, st.ok() ? 0 : Code(st.error()));
   }
 
   static void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+    OpScope scope(Self(req)->stats_, FuseOp::kGetxattr);
     FuseServer* self = Self(req);
     auto node = UnionNode(req, ino, ENODATA);
     if (!node) return;
@@ -591,6 +634,7 @@ struct FuseOps {
   }
 
   static void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+    OpScope scope(Self(req)->stats_, FuseOp::kListxattr);
     FuseServer* self = Self(req);
     auto node = Node(req, ino);
     if (!node) return;
@@ -606,15 +650,16 @@ struct FuseOps {
   }
 
   static void removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+    OpScope scope(Self(req)->stats_, FuseOp::kRemovexattr);
     FuseServer* self = Self(req);
     auto node = UnionNode(req, ino, ENOTSUP);
     if (!node) return;
     Status st = node->root->RemoveXattr(node->path, name);
-    fuse_reply_err(req, st.ok() ? 0 : Code(st.error()));
-    if (!st.ok()) ++self->stats_.errors;
+    ReplyError(req, self, st.ok() ? 0 : Code(st.error()));
   }
 
   static void access(fuse_req_t req, fuse_ino_t ino, int) {
+    OpScope scope(Self(req)->stats_, FuseOp::kAccess);
     // default_permissions: the kernel checks modes itself; this only says
     // whether the node still exists.
     auto node = Node(req, ino);
@@ -624,13 +669,15 @@ struct FuseOps {
 
   static void fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset, off_t length,
                         fuse_file_info* fi) {
+    OpScope scope(Self(req)->stats_, FuseOp::kFallocate);
     auto* fh = reinterpret_cast<FileHandle*>(fi->fh);
     if (fh->lower) return ReplyError(req, Self(req), EBADF);
     int r = ::fallocate(fh->fd.get(), mode, offset, length);
-    fuse_reply_err(req, r == 0 ? 0 : errno);
+    ReplyError(req, Self(req), r == 0 ? 0 : errno);
   }
 
   static void lseek(fuse_req_t req, fuse_ino_t, off_t off, int whence, fuse_file_info* fi) {
+    OpScope scope(Self(req)->stats_, FuseOp::kLseek);
     auto* fh = reinterpret_cast<FileHandle*>(fi->fh);
     off_t r = ::lseek(fh->fd.get(), off, whence);
     if (r < 0) return ReplyError(req, Self(req), errno);
@@ -640,6 +687,7 @@ struct FuseOps {
   static void copy_file_range(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* fi_in,
                               fuse_ino_t, off_t off_out, fuse_file_info* fi_out, size_t len,
                               int flags) {
+    OpScope scope(Self(req)->stats_, FuseOp::kCopyFileRange);
     auto* in = reinterpret_cast<FileHandle*>(fi_in->fh);
     auto* out = reinterpret_cast<FileHandle*>(fi_out->fh);
     if (out->lower) return ReplyError(req, Self(req), EBADF);
@@ -815,6 +863,7 @@ Status FuseServer::AddRoot(const std::string& category, const std::string& name,
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
     return Error::Invalid("invalid root name \"" + name + "\"");
   }
+  if (root) root->CountInto(&stats_);
   // Negative entries under the categories are never cached, so the new
   // root shows at once.
   std::lock_guard lock(roots_mu_);

@@ -26,20 +26,13 @@
 #include <vector>
 
 #include "common/result.h"
+#include "fuse/fuse_stats.h"
 #include "fuse/inode_table.h"
 #include "fuse/union_root.h"
 
 struct fuse_session;
 
 namespace strata::fuse {
-
-// Per-operation counters, read by the monitor at scrape time.
-struct FuseStats {
-  std::atomic<uint64_t> bytes_read{0};
-  std::atomic<uint64_t> bytes_written{0};
-  std::atomic<uint64_t> requests{0};
-  std::atomic<uint64_t> errors{0};
-};
 
 struct FuseServerOptions {
   std::string mountpoint;  // created if missing; a stale mount there is detached

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -36,6 +37,7 @@
 
 #include "common/result.h"
 #include "common/unique_fd.h"
+#include "fuse/fuse_stats.h"
 #include "fuse/lower.h"
 #include "fuse/upper.h"
 
@@ -112,6 +114,10 @@ class UnionRoot {
   // fd they opened read-only.
   Status CopyUp(const std::string& path);
 
+  // Where copy-ups are counted (the FUSE session's stats); set when the root
+  // is mounted.
+  void CountInto(FuseStats* stats) { stats_.store(stats, std::memory_order_relaxed); }
+
  private:
   // What a path is in the union.
   struct Node {
@@ -165,6 +171,7 @@ class UnionRoot {
   std::unique_ptr<Lower> lower_;
   std::unique_ptr<Upper> upper_;
   std::string statfs_dir_;
+  std::atomic<FuseStats*> stats_{nullptr};
   std::mutex mu_;
   // Directories known to show (true) or hide (false) lower children.
   std::unordered_map<std::string, bool> lower_below_;  // guarded by mu_

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
@@ -20,6 +21,22 @@
 namespace strata::storage {
 
 namespace {
+
+// The bytes of a file, or of the files under a directory (an exported OCI
+// layout: a handful of blobs).
+uint64_t PathBytes(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) {
+    auto size = std::filesystem::file_size(path, ec);
+    return ec ? 0 : size;
+  }
+  uint64_t total = 0;
+  for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  }
+  return total;
+}
 
 bool IsHex(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
@@ -263,16 +280,37 @@ Result<Digest> Store::CommitImage(const NewImage& image) {
 }
 
 Result<ImportResult> Store::ImportImage(const ImportOptions& options) {
-  return ImportImageArchive(*this, options);
+  return CountImport(ImportImageArchive(*this, options));
 }
 
 Result<ImportResult> Store::ImportRootfs(const RootfsImportOptions& options) {
-  return ImportRootfsTree(*this, options);
+  return CountImport(ImportRootfsTree(*this, options));
+}
+
+Result<ImportResult> Store::CountImport(Result<ImportResult> result) {
+  if (!result.ok()) {
+    stats_.imports_failed.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    stats_.imports_succeeded.fetch_add(1, std::memory_order_relaxed);
+    stats_.import_bytes.fetch_add(result->bytes_read, std::memory_order_relaxed);
+  }
+  return result;
 }
 
 Status Store::ExportImage(const ExportOptions& options) {
-  ASSIGN_OR_RETURN(Digest id, ResolveImage(options.ref));
-  return ExportImageTo(*this, id, options);
+  auto id = ResolveImage(options.ref);
+  if (!id.ok()) {
+    stats_.exports_failed.fetch_add(1, std::memory_order_relaxed);
+    return std::move(id).error();
+  }
+  Status st = ExportImageTo(*this, *id, options);
+  if (!st.ok()) {
+    stats_.exports_failed.fetch_add(1, std::memory_order_relaxed);
+    return st;
+  }
+  stats_.exports_succeeded.fetch_add(1, std::memory_order_relaxed);
+  stats_.export_bytes.fetch_add(PathBytes(options.path), std::memory_order_relaxed);
+  return st;
 }
 
 Result<std::string> Store::ImageConfig(const std::string& ref) {

@@ -29,6 +29,7 @@
 #include "storage/index.h"
 #include "storage/layer_importer.h"
 #include "storage/object_store.h"
+#include "storage/store_stats.h"
 
 namespace strata::storage {
 
@@ -151,6 +152,8 @@ class Store {
   Index& index() { return *index_; }
   ObjectStore& objects() { return *objects_; }
   const std::string& root() const { return root_; }
+  // Counts of imports and exports, for the monitor.
+  const StoreStats& stats() const { return stats_; }
   std::string tmp_dir() const { return root_ + "/tmp"; }
   std::string blob_path(const Digest& d) const { return root_ + "/blobs/sha256/" + d.hex(); }
 
@@ -159,6 +162,7 @@ class Store {
 
  private:
   Store() = default;
+  Result<ImportResult> CountImport(Result<ImportResult> result);
   std::string root_;
   UniqueFd lock_fd_;
   std::unique_ptr<Index> index_;
@@ -166,6 +170,7 @@ class Store {
   // Commits and removals serialize: each reads the index (which layers,
   // views and tags exist) and then writes one batch.
   std::mutex commit_mu_;
+  StoreStats stats_;
 };
 
 }  // namespace strata::storage

@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -24,6 +26,7 @@
 #include "runtime/container_manager.h"
 #include "runtime/image_mounts.h"
 #include "fuse/fuse_server.h"
+#include "monitor/monitor.h"
 #include "storage/store.h"
 
 namespace strata::tools {
@@ -58,15 +61,28 @@ int Main(int argc, char** argv) {
                "stratad"};
   std::string root = EnvOr("STRATA_ROOT", "/var/lib/strata");
   std::string socket = EnvOr("STRATA_SOCKET", "/run/strata/strata.sock");
-  std::string metrics_addr;
+  std::string metrics_addr = "127.0.0.1:9850";
+  double low_space = 10;
+  double statfs_timeout = 2;
   std::string runtime_path;
   app.add_option("--root", root, "the store's root directory [env STRATA_ROOT]")
       ->capture_default_str();
   app.add_option("--socket", socket, "the API's Unix socket [env STRATA_SOCKET]")
       ->capture_default_str();
   app.add_option("--metrics-addr", metrics_addr,
-                 "HOST:PORT to serve Prometheus /metrics on (accepted; not served yet: "
-                 "the monitor is a later component)");
+                 "HOST:PORT to serve Prometheus /metrics on (port 0: any free port; "
+                 "\"none\": no metrics)")
+      ->capture_default_str();
+  app.add_option("--low-space", low_space,
+                 "PCT: a volume with less than PCT% of its size available is low on space "
+                 "(strata_volume_low, one log line each way)")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
+  app.add_option("--statfs-timeout", statfs_timeout,
+                 "seconds a scrape waits for the filesystems behind volumes (a hung one shows "
+                 "as strata_volume_up 0)")
+      ->check(CLI::Range(0.01, 60.0))
+      ->capture_default_str();
   app.add_option("--runtime", runtime_path,
                  "OCI runtime for containers: strata-runtime, runc or crun (default: "
                  "strata-runtime beside stratad, else runc from PATH)");
@@ -121,6 +137,20 @@ int Main(int argc, char** argv) {
   runtime::ApiServices services{**store, mounts->get(), containers->get()};
   auto server = runtime::ApiServer::Start({.socket_path = socket}, services);
   if (!server.ok()) return Fail(server.error().message());
+  std::unique_ptr<monitor::Monitor> metrics;
+  if (metrics_addr != "none") {
+    auto started = monitor::Monitor::Start(
+        {.address = metrics_addr,
+         .store = store->get(),
+         .fuse = &(*fuse)->stats(),
+         .containers = containers->get(),
+         .low_space_percent = low_space,
+         .statfs_timeout = std::chrono::milliseconds(std::llround(statfs_timeout * 1000))});
+    if (!started.ok()) return Fail(started.error().message());
+    metrics = std::move(*started);
+    LogInfo("serving metrics on " + metrics_addr.substr(0, metrics_addr.rfind(':')) + ":" +
+            std::to_string(metrics->port()) + "/metrics");
+  }
   (*containers)->RestoreContainers();
 
   LogInfo("stratad " + std::string(runtime::StrataVersion()) + " serving store " + root + " on " +
@@ -133,6 +163,7 @@ int Main(int argc, char** argv) {
   // so the server's Stop does not wait for them forever.
   (*containers)->Shutdown();
   (*server)->Stop();
+  metrics.reset();
   // Tear down in reverse order: nothing may use what is already gone.
   server = Error();
   containers = Error();

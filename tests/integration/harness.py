@@ -151,7 +151,10 @@ class Stratad:
             self.start()
 
     def argv(self):
-        return [STRATAD, "--root", self.root, "--socket", self.socket] + self.extra_args
+        # Metrics on a free port unless the test chooses one, so that
+        # parallel tests do not compete for stratad's default.
+        metrics = [] if "--metrics-addr" in self.extra_args else ["--metrics-addr", "127.0.0.1:0"]
+        return [STRATAD, "--root", self.root, "--socket", self.socket] + metrics + self.extra_args
 
     def start(self, timeout=30):
         self._log = open(self.log_path, "ab")
