@@ -34,6 +34,13 @@
 //   POST   /v1/containers/{ref}/commit   {tag,comment,author}      -> 201 {"id","tag"}
 //   GET    /v1/volumes, POST /v1/volumes {name,labels}, GET|DELETE /v1/volumes/{ref}
 //
+// Maintenance (maintenance_routes.cc):
+//   POST   /v1/system/gc                 {dry_run, list}           -> GC report
+//   POST   /v1/system/fsck               {}                        -> fsck report (no repair online)
+//   GET    /v1/system/df/containers      {"containers":[...], "reclaimable":{bytes,objects}}
+//   POST   /v1/images/prune              {dry_run}                 -> {"removed":[id...]}
+//   POST   /v1/images/{ref}/squash       {tag}                     -> 201 squash result
+//
 // Paths in bodies name files on the service's host and must be absolute
 // (the client resolves relative paths against its own working directory).
 //
@@ -50,6 +57,7 @@
 namespace strata::runtime {
 
 class ContainerManager;
+class GcService;
 class ImageMounts;
 
 // What the routes act on. Services that are absent (a router over a bare
@@ -58,6 +66,7 @@ struct ApiServices {
   storage::Store& store;
   ImageMounts* mounts = nullptr;
   ContainerManager* containers = nullptr;
+  GcService* gc = nullptr;
 };
 
 struct ApiRequest {
@@ -89,7 +98,7 @@ class ApiRouter {
  public:
   // The services must outlive the router.
   explicit ApiRouter(const ApiServices& services)
-      : store_(services.store), mounts_(services.mounts), containers_(services.containers) {}
+      : store_(services.store), mounts_(services.mounts), containers_(services.containers), gc_(services.gc) {}
 
   // Answers request through writer exactly once. Unknown paths get 404,
   // a known path with another method 405; handler errors get the status
@@ -135,10 +144,18 @@ class ApiRouter {
   Status InspectVolume(Call& call);
   Status RemoveVolume(Call& call);
   Result<ContainerManager*> Containers();
+  // Maintenance (maintenance_routes.cc).
+  Status CollectGarbage(Call& call);
+  Status CheckStore(Call& call);
+  Status ContainerUsage(Call& call);
+  Status PruneImages(Call& call);
+  Status SquashImage(Call& call);
+  Result<GcService*> Gc();
 
   storage::Store& store_;
   ImageMounts* mounts_;
   ContainerManager* containers_;
+  GcService* gc_;
 };
 
 }  // namespace strata::runtime

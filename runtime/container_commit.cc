@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <shared_mutex>
 #include <thread>
 
 #include "common/fs.h"
@@ -12,6 +13,7 @@
 #include "runtime/upper_layer.h"
 #include "storage/byte_source.h"
 #include "storage/layer_importer.h"
+#include "storage/lease.h"
 #include "storage/oci.h"
 
 namespace strata::runtime {
@@ -61,6 +63,11 @@ Result<storage::Digest> ContainerManager::Commit(const std::string& ref,
   ASSIGN_OR_RETURN(std::string parent_text, store_.ImageConfig(parent.str()));
   ASSIGN_OR_RETURN(storage::oci::ImageConfig image,
                    storage::oci::ParseImageConfig(parent_text, "config of " + parent.str()));
+
+  // GC waits until the new image is in the index (storage/write_gate.h).
+  std::shared_lock gate(store_.write_gate());
+  ASSIGN_OR_RETURN(auto lease,
+                   storage::Lease::Acquire(store_.index(), {.description = "commit " + c->name()}));
 
   // A running container is paused while its upper is read, so the layer is
   // one consistent moment of it.

@@ -8,11 +8,13 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 
 #include "common/fs.h"
 #include "storage/byte_source.h"
 #include "storage/image_dir.h"
 #include "storage/layer_importer.h"
+#include "storage/lease.h"
 #include "storage/oci.h"
 
 namespace strata::storage {
@@ -409,6 +411,11 @@ Result<ImportResult> Import(Store& store, const ImportOptions& options) {
 }  // namespace
 
 Result<ImportResult> ImportImageArchive(Store& store, const ImportOptions& options) {
+  // GC waits while this import runs (write_gate.h); the lease marks it as
+  // work in progress for any GC that reads the index.
+  std::shared_lock gate(store.write_gate());
+  auto lease = Lease::Acquire(store.index(), {.description = "import " + options.path});
+  if (!lease.ok()) return std::move(lease).error().Context("import " + options.path);
   auto result = Import(store, options);
   if (!result.ok()) return std::move(result).error().Context("import " + options.path);
   return result;

@@ -97,6 +97,7 @@ void Index::Batch::DeleteLayer(const Digest& diff_id) {
   impl_->Delete(kLayers, prefix);
   impl_->DeleteRange(kEntries, prefix, PrefixEnd(prefix));
   impl_->DeleteRange(kTarSplit, prefix, PrefixEnd(prefix));
+  impl_->DeleteRange(kLayerBlobs, prefix, PrefixEnd(prefix));
 }
 void Index::Batch::PutEntry(const Digest& diff_id, std::string_view path, const Entry& e) {
   impl_->Put(kEntries, schema::EntryKey(diff_id, path), schema::EncodeEntry(e));
@@ -130,6 +131,10 @@ void Index::Batch::PutLease(std::string_view id, const LeaseRecord& r) {
 void Index::Batch::DeleteLease(std::string_view id) { impl_->Delete(kLeases, std::string(id)); }
 void Index::Batch::PutBlob(const Digest& compressed, const Digest& diff_id) {
   impl_->Put(kBlobs, std::string(compressed.raw()), std::string(diff_id.raw()));
+}
+
+void Index::Batch::DeleteBlob(const Digest& compressed) {
+  impl_->Delete(kBlobs, std::string(compressed.raw()));
 }
 
 void Index::Batch::PutLayerBlob(const Digest& diff_id, const LayerBlobRecord& r) {
@@ -414,6 +419,14 @@ Result<std::optional<Digest>> Index::GetBlob(const Digest& compressed) {
   if (!value) return std::optional<Digest>();
   if (value->size() != 32) return CorruptRecord("blob", compressed.raw());
   return std::optional<Digest>(Digest::FromBytes(*value));
+}
+
+Status Index::ForEachBlob(
+    const std::function<Status(const Digest& compressed, const Digest& diff_id)>& fn) {
+  return impl_->Scan(kBlobs, "", [&](std::string_view key, std::string_view value) -> Status {
+    if (key.size() != 32 || value.size() != 32) return CorruptRecord("blob", key);
+    return fn(Digest::FromBytes(key), Digest::FromBytes(value));
+  });
 }
 
 Status Index::ForEachLayerBlob(const Digest& diff_id,

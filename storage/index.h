@@ -41,7 +41,7 @@ class Index {
     void PutObject(const ObjectId& id, const ObjectRecord& r);
     void DeleteObject(const ObjectId& id);
     void PutLayer(const Digest& diff_id, const LayerRecord& r);
-    void DeleteLayer(const Digest& diff_id);  // with its entries and tar-split records
+    void DeleteLayer(const Digest& diff_id);  // with its entries, tar-split and layer blob records
     void PutEntry(const Digest& diff_id, std::string_view path, const Entry& e);
     void PutTarSplit(const Digest& diff_id, uint64_t seq, std::string_view chunk);
     void PutChain(const Digest& chain_id, const ChainRecord& r);
@@ -54,6 +54,7 @@ class Index {
     void PutLease(std::string_view id, const LeaseRecord& r);
     void DeleteLease(std::string_view id);
     void PutBlob(const Digest& compressed, const Digest& diff_id);
+    void DeleteBlob(const Digest& compressed);
     void PutLayerBlob(const Digest& diff_id, const LayerBlobRecord& r);
 
     size_t count() const;
@@ -100,6 +101,7 @@ class Index {
   Result<std::optional<LeaseRecord>> GetLease(std::string_view id);
   Status ForEachLease(const std::function<Status(std::string_view id, const LeaseRecord&)>& fn);
   Result<std::optional<Digest>> GetBlob(const Digest& compressed);
+  Status ForEachBlob(const std::function<Status(const Digest& compressed, const Digest& diff_id)>& fn);
   // The compressed forms of a layer that registries are known to hold.
   Status ForEachLayerBlob(const Digest& diff_id,
                           const std::function<Status(const LayerBlobRecord&)>& fn);

@@ -5,9 +5,11 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <shared_mutex>
 
 #include "storage/byte_source.h"
 #include "storage/layer_importer.h"
+#include "storage/lease.h"
 #include "storage/oci.h"
 #include "storage/tree_tar_source.h"
 
@@ -105,6 +107,9 @@ Result<ImportResult> Import(Store& store, const RootfsImportOptions& options) {
 }  // namespace
 
 Result<ImportResult> ImportRootfsTree(Store& store, const RootfsImportOptions& options) {
+  std::shared_lock gate(store.write_gate());  // GC waits meanwhile (write_gate.h)
+  auto lease = Lease::Acquire(store.index(), {.description = "import-rootfs " + options.path});
+  if (!lease.ok()) return std::move(lease).error().Context("import-rootfs " + options.path);
   auto result = Import(store, options);
   if (!result.ok()) return std::move(result).error().Context("import-rootfs " + options.path);
   return result;

@@ -29,6 +29,7 @@
 #include "storage/index.h"
 #include "storage/layer_importer.h"
 #include "storage/object_store.h"
+#include "storage/write_gate.h"
 #include "storage/store_stats.h"
 
 namespace strata::storage {
@@ -152,6 +153,8 @@ class Store {
   Index& index() { return *index_; }
   ObjectStore& objects() { return *objects_; }
   const std::string& root() const { return root_; }
+  // Imports and commits hold it shared, GC exclusively (write_gate.h).
+  WriteGate& write_gate() { return write_gate_; }
   // Counts of imports and exports, for the monitor.
   const StoreStats& stats() const { return stats_; }
   std::string tmp_dir() const { return root_ + "/tmp"; }
@@ -170,6 +173,7 @@ class Store {
   // Commits and removals serialize: each reads the index (which layers,
   // views and tags exist) and then writes one batch.
   std::mutex commit_mu_;
+  WriteGate write_gate_;
   StoreStats stats_;
 };
 

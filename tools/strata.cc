@@ -21,6 +21,7 @@
 #include "runtime/api_client.h"
 #include "runtime/container_commands.h"
 #include "runtime/image_commands.h"
+#include "runtime/maintenance_commands.h"
 
 namespace strata::tools {
 namespace {
@@ -63,6 +64,11 @@ struct Args {
   std::string format = "table";
   bool quiet = false;
   bool verbose = false;
+  bool dry_run = false;
+  bool repair = false;
+  bool root_given = false;  // --root on the command line (offline gc, fsck)
+  unsigned threads = 0;
+  int* exit_code = nullptr;
   bool writable = false;
   std::string path, output, ref, name, tag, platform, archive_format = "oci-archive";
   std::vector<std::string> refs, tags;
@@ -131,6 +137,27 @@ void AddImageCommands(CLI::App& app, Args& a, Command& run) {
   rm->callback(
       [&] { run = [&](CommandContext& ctx) { return runtime::ImageRemove(ctx, a.refs); }; });
 
+  CLI::App* prune = image->add_subcommand(
+      "prune", "Remove untagged images no container uses (gc then reclaims their space)");
+  prune->add_flag("--dry-run", a.dry_run, "only say which images would go");
+  AddFormat(prune, a.format);
+  prune->callback([&] {
+    run = [&](CommandContext& ctx) {
+      return runtime::ImagePrune(ctx, a.dry_run, ParseFormat(a.format));
+    };
+  });
+
+  CLI::App* squash = image->add_subcommand(
+      "squash", "Make a one-layer image of an image's merged tree (no content is copied)");
+  squash->add_option("IMG", a.ref, "image name or ID")->required();
+  squash->add_option("-t,--tag", a.tag, "NAME[:TAG] of the new image")->required();
+  AddFormat(squash, a.format);
+  squash->callback([&] {
+    run = [&](CommandContext& ctx) {
+      return runtime::ImageSquash(ctx, a.ref, a.tag, ParseFormat(a.format));
+    };
+  });
+
   CLI::App* exp = image->add_subcommand("export", "Write an image to a directory or archive");
   exp->add_option("IMG", a.ref, "image name or ID")->required();
   CLI::Option* path = exp->add_option("PATH", a.path, "destination (or use -o)");
@@ -173,7 +200,36 @@ void AddStoreCommands(CLI::App& app, Args& a, Command& run) {
   AddFormat(du, a.format);
   du->callback([&] {
     run = [&](CommandContext& ctx) {
-      return runtime::DiskUsage(ctx, a.verbose, ParseFormat(a.format));
+      Status st = runtime::DiskUsage(ctx, a.verbose, ParseFormat(a.format));
+      if (!st.ok() || !a.verbose || ParseFormat(a.format) != OutputFormat::kTable) return st;
+      return runtime::PrintContainerUsage(ctx);
+    };
+  });
+
+  CLI::App* gc = app.add_subcommand(
+      "gc", "Collect garbage: remove what no tag, container or lease reaches");
+  gc->add_flag("--dry-run", a.dry_run, "list what would go and the bytes, remove nothing");
+  AddFormat(gc, a.format);
+  gc->callback([&] {
+    run = [&](CommandContext& ctx) {
+      // --root on the command line: offline, on that root (stratad stopped).
+      return runtime::GarbageCollect(
+          ctx, {a.dry_run, a.root_given ? a.root : "", ParseFormat(a.format)});
+    };
+  });
+
+  CLI::App* fsck = app.add_subcommand(
+      "fsck", "Check the store (exit 0 clean, 3 repaired, 4 damaged)");
+  fsck->add_flag("--repair", a.repair,
+                 "quarantine corrupt objects, rebuild views, remove orphans (offline: "
+                 "stratad stopped)");
+  fsck->add_option("--threads", a.threads, "re-hash workers (default: one per CPU)");
+  AddFormat(fsck, a.format);
+  fsck->callback([&] {
+    run = [&](CommandContext& ctx) {
+      bool offline = a.root_given || a.repair;
+      return runtime::Fsck(
+          ctx, {a.repair, offline ? a.root : "", a.threads, ParseFormat(a.format)}, a.exit_code);
     };
   });
 
@@ -414,6 +470,7 @@ int Main(int argc, char** argv) {
 
   Command run;
   ContainerArgs c;
+  a.exit_code = &c.exit_code;
   AddImageCommands(app, a, run);
   AddMountCommands(app, a, run);
   AddStoreCommands(app, a, run);
@@ -429,6 +486,7 @@ int Main(int argc, char** argv) {
     return kExitUsage;
   }
 
+  a.root_given = app.get_option("--root")->count() > 0;
   runtime::ApiClient client(a.socket);
   CommandContext ctx{client, std::cout, std::cerr, ::isatty(STDERR_FILENO) == 1};
   Status status = run(ctx);

@@ -24,6 +24,7 @@
 #include "runtime/api_server.h"
 #include "runtime/child_reaper.h"
 #include "runtime/container_manager.h"
+#include "runtime/gc_service.h"
 #include "runtime/image_mounts.h"
 #include "fuse/fuse_server.h"
 #include "monitor/monitor.h"
@@ -83,6 +84,11 @@ int Main(int argc, char** argv) {
                  "as strata_volume_up 0)")
       ->check(CLI::Range(0.01, 60.0))
       ->capture_default_str();
+  int64_t gc_interval = 0;
+  app.add_option("--gc-interval", gc_interval,
+                 "seconds between garbage collections (0: none, the default; 'strata gc' "
+                 "collects on request)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--runtime", runtime_path,
                  "OCI runtime for containers: strata-runtime, runc or crun (default: "
                  "strata-runtime beside stratad, else runc from PATH)");
@@ -135,6 +141,11 @@ int Main(int argc, char** argv) {
   if (!containers.ok()) return Fail("containers: " + containers.error().message());
 
   runtime::ApiServices services{**store, mounts->get(), containers->get()};
+  auto gc = runtime::GcService::Start({.store = store->get(),
+                                       .containers = containers->get(),
+                                       .interval = std::chrono::seconds(gc_interval)});
+  if (!gc.ok()) return Fail("gc: " + gc.error().message());
+  services.gc = gc->get();
   auto server = runtime::ApiServer::Start({.socket_path = socket}, services);
   if (!server.ok()) return Fail(server.error().message());
   std::unique_ptr<monitor::Monitor> metrics;
@@ -166,6 +177,7 @@ int Main(int argc, char** argv) {
   metrics.reset();
   // Tear down in reverse order: nothing may use what is already gone.
   server = Error();
+  gc = Error();
   containers = Error();
   reaper = Error();
   (*mounts)->UnmountAll();
