@@ -59,9 +59,10 @@ Result<std::string> DecodePathSegment(std::string_view segment) {
                               "\"");
       }
       c = static_cast<char>(hi << 4 | lo);
-      if (c == '\0') return Error::Invalid("path segment contains a NUL byte");
       i += 2;
     }
+    // Escaped or not: a name with a NUL is not the name a system call sees.
+    if (c == '\0') return Error::Invalid("path segment contains a NUL byte");
     out.push_back(c);
   }
   if (out.empty()) return Error::Invalid("empty path segment");
@@ -87,6 +88,32 @@ Result<std::vector<std::string>> SplitTarget(std::string_view target) {
     if (target.empty()) return Error::Invalid("empty segment in request target");
   }
   return segments;
+}
+
+std::string QueryParameter(std::string_view target, std::string_view key) {
+  size_t q = target.find('?');
+  if (q == std::string_view::npos) return "";
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != key) continue;
+    if (eq == std::string_view::npos) return "1";  // "?follow" alone
+    auto decoded = DecodePathSegment(pair.substr(eq + 1));
+    return decoded.ok() ? *decoded : "";
+  }
+  return "";
+}
+
+Result<boost::json::object> ParseRequestBody(std::string_view body) {
+  if (body.empty()) return boost::json::object{};
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  if (ec) return Error::Invalid("request body is not JSON: " + ec.message());
+  if (!v.is_object()) return Error::Invalid("request body must be a JSON object");
+  return std::move(v.as_object());
 }
 
 std::string BuildTarget(const std::vector<std::string_view>& segments) {

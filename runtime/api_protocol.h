@@ -50,7 +50,7 @@ std::string_view StrataVersion();
 std::string EncodePathSegment(std::string_view segment);
 
 // Decodes %XX escapes. Fails with EINVAL on a truncated or non-hex escape, on
-// a decoded NUL byte, and on an empty result.
+// a NUL byte (escaped or not), and on an empty result.
 Result<std::string> DecodePathSegment(std::string_view segment);
 
 // Splits the path of a request target into decoded segments:
@@ -59,6 +59,15 @@ Result<std::string> DecodePathSegment(std::string_view segment);
 // target that does not start with '/', an empty segment ("//"), or a bad
 // escape.
 Result<std::vector<std::string>> SplitTarget(std::string_view target);
+
+// The value of the query parameter key in a request target
+// ("/v1/containers/x/logs?follow=1&tail=10"), percent-decoded; "1" for a
+// key given without a value ("?follow"); "" when absent or badly escaped.
+std::string QueryParameter(std::string_view target, std::string_view key);
+
+// A request body as a JSON object ({} when the body is empty). Fails with
+// EINVAL when it is not JSON or not an object.
+Result<boost::json::object> ParseRequestBody(std::string_view body);
 
 // The target for a route: kApiPrefix followed by each segment, encoded.
 // BuildTarget({"images", "busybox:1.36", "history"})

@@ -35,6 +35,17 @@ Status CheckDestination(std::string_view dst, std::string_view spec) {
   return Ok();
 }
 
+// The kernel reads paths and mount data up to the first NUL: a spec with
+// one would mount something else than what was checked (API bodies are
+// JSON, which can carry "\u0000").
+Status CheckNoNul(std::string_view spec) {
+  if (spec.find('\0') != std::string_view::npos) {
+    return Error::Invalid("invalid volume \"" + std::string(spec.substr(0, spec.find('\0'))) +
+                          "...\": contains a NUL byte");
+  }
+  return Ok();
+}
+
 std::string NormalizePath(std::string_view path) {
   std::string out = std::filesystem::path(std::string(path)).lexically_normal().string();
   while (out.size() > 1 && out.back() == '/') out.pop_back();
@@ -67,6 +78,7 @@ Status ValidateVolumeName(std::string_view name) {
 }
 
 Result<Mount> ParseVolumeSpec(std::string_view spec) {
+  RETURN_IF_ERROR(CheckNoNul(spec));
   // SRC:DST[:MODE]; neither part may contain ':' (as Docker on Linux).
   std::vector<std::string_view> parts;
   size_t start = 0;
@@ -103,6 +115,7 @@ Result<Mount> ParseVolumeSpec(std::string_view spec) {
 }
 
 Result<Mount> ParseTmpfsSpec(std::string_view spec) {
+  RETURN_IF_ERROR(CheckNoNul(spec));
   Mount m;
   m.type = Mount::Type::kTmpfs;
   size_t colon = spec.find(':');

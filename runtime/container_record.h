@@ -46,7 +46,7 @@ std::string_view MountTypeName(Mount::Type type);  // "bind", "volume", "tmpfs"
 // "-v SRC:DST[:ro|rw]": SRC starting with '/' is a bind (must be absolute and
 // normalized), anything else a volume name; DST must be absolute.
 Result<Mount> ParseVolumeSpec(std::string_view spec);
-// "--tmpfs DST[:OPTIONS]".
+// "--tmpfs DST[:OPTIONS]". Both refuse a spec with a NUL byte.
 Result<Mount> ParseTmpfsSpec(std::string_view spec);
 // A volume name: [A-Za-z0-9][A-Za-z0-9_.-]*, at most 128 bytes.
 Status ValidateVolumeName(std::string_view name);

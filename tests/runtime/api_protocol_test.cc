@@ -56,6 +56,34 @@ BOOST_AUTO_TEST_CASE(decode_rejects_bad_escapes_nul_and_empty) {
   }
 }
 
+// Found by tests/fuzz/api_request: a literal NUL passed where an escaped
+// one was refused.
+BOOST_AUTO_TEST_CASE(decode_rejects_a_literal_nul) {
+  auto d = DecodePathSegment(std::string_view("a\0b", 3));
+  BOOST_TEST(!d.ok());
+  BOOST_TEST(!SplitTarget(std::string_view("/v1/mounts/x\0y", 15)).ok());
+}
+
+BOOST_AUTO_TEST_CASE(query_parameters) {
+  std::string_view t = "/v1/containers/x/logs?follow&tail=10&t=a%2Fb&bad=%zz";
+  BOOST_TEST(QueryParameter(t, "follow") == "1");
+  BOOST_TEST(QueryParameter(t, "tail") == "10");
+  BOOST_TEST(QueryParameter(t, "t") == "a/b");
+  BOOST_TEST(QueryParameter(t, "bad") == "");
+  BOOST_TEST(QueryParameter(t, "absent") == "");
+  BOOST_TEST(QueryParameter("/v1/containers", "all") == "");
+}
+
+BOOST_AUTO_TEST_CASE(request_bodies_are_objects) {
+  BOOST_TEST(ParseRequestBody("")->empty());
+  BOOST_TEST(ParseRequestBody(R"({"a": 1})")->contains("a"));
+  for (std::string_view bad : {"[]", "1", "{", "nul"}) {
+    auto b = ParseRequestBody(bad);
+    BOOST_TEST(!b.ok());
+    if (!b.ok()) BOOST_TEST(b.error().code() == EINVAL);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(split_target_decodes_after_splitting) {
   using V = std::vector<std::string>;
   BOOST_TEST(Split("/v1/images") == (V{"v1", "images"}));

@@ -166,6 +166,9 @@ BOOST_AUTO_TEST_CASE(volume_specs) {
     BOOST_TEST_CONTEXT(bad) { BOOST_TEST(!ParseVolumeSpec(bad).ok()); }
   }
   BOOST_TEST(!ParseTmpfsSpec("relative").ok());
+  // Found by tests/fuzz/volume_spec: the kernel would stop at the NUL.
+  BOOST_TEST(!ParseTmpfsSpec(std::string_view("/run:size=1m\0,exec", 19)).ok());
+  BOOST_TEST(!ParseVolumeSpec(std::string_view("/srv:/data\0x", 12)).ok());
 }
 
 BOOST_AUTO_TEST_CASE(names_and_ids) {
