@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+"""The monitor: stratad's /metrics checked by promtool and scraped by a real
+Prometheus (a PromQL query returns a running container's volume series with
+the right labels and values), low-space crossings on a small tmpfs, a hung
+FUSE mount that must not hold up a scrape, and what a container sees of its
+volumes' free space (/run/strata/volumes, df).
+
+Needs root, busybox fixtures, promtool and prometheus (Debian's
+`prometheus`); exits 77 without them."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+HUNG_FUSE = os.path.join(harness.BUILD_DIR, "tests", "monitor", "hung_fuse")
+MIB = 1 << 20
+LOOP = 'trap "exit 0" TERM; echo ready; while :; do sleep 0.1; done'
+
+
+def wait_until(predicate, timeout=20.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out after %.0fs waiting for %s" % (timeout, what))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """Prometheus text format -> [(name, {label: value}, float)]."""
+    samples = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE.match(line)
+        if not m:
+            raise AssertionError("unparsable metrics line: %r" % line)
+        labels = {k: v.replace('\\"', '"').replace("\\\\", "\\")
+                  for k, v in _LABEL.findall(m.group(3) or "")}
+        samples.append((m.group(1), labels, float(m.group(4))))
+    return samples
+
+
+def find(samples, name, **labels):
+    return [(l, v) for n, l, v in samples
+            if n == name and all(l.get(k) == want for k, want in labels.items())]
+
+
+def one(samples, name, **labels):
+    found = find(samples, name, **labels)
+    if len(found) != 1:
+        raise AssertionError("expected one %s%r, found %r" % (name, labels, found))
+    return found[0][1]
+
+
+class Tmpfs:
+    """A small tmpfs mounted under a temporary directory."""
+
+    def __init__(self, test, size_mib):
+        self.path = os.path.join(harness.temp_dir("strata-it-tmpfs-"), "fs")
+        os.mkdir(self.path)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dm" % size_mib, "tmpfs", self.path],
+                       check=True)
+        test.addCleanup(subprocess.run, ["umount", "-l", self.path])
+
+
+class MonitorTestCase(harness.StrataTestCase):
+    def setUp(self):
+        self.fx = self.fixtures()
+
+    def start_daemon(self, *extra):
+        d = harness.Stratad(extra_args=["--metrics-addr", "127.0.0.1:0"] + list(extra))
+        self.addCleanup(d.kill)
+        self.addCleanup(self.stop_daemon, d)
+        m = wait_until(lambda: re.search(r"serving metrics on 127\.0\.0\.1:(\d+)/metrics", d.log()),
+                       what="the metrics line in stratad's log")
+        d.metrics_port = int(m.group(1))
+        return d
+
+    def stop_daemon(self, d):
+        if d.alive():
+            r = d.strata("ps", "-a", "--format", "json")
+            for c in (r.json() if r.rc == 0 else []):
+                d.strata("rm", "-f", c["id"])
+            d.stop(signal.SIGTERM, timeout=60)
+
+    def scrape_text(self, d, timeout=30):
+        url = "http://127.0.0.1:%d/metrics" % d.metrics_port
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.read().decode()
+
+    def scrape(self, d):
+        return parse_metrics(self.scrape_text(d))
+
+    def start_loop(self, d, name, *options):
+        d.ok("run", "-d", "--name", name, *options, "busybox", "sh", "-c", LOOP)
+        wait_until(lambda: "ready" in d.ok("logs", name).stdout, what=name + " ready")
+
+
+class Metrics(MonitorTestCase):
+    def test_promtool_accepts_a_real_scrape(self):
+        promtool = shutil.which("promtool")
+        d = self.start_daemon()
+        self.import_image(d, self.fx.layout("busybox"), "busybox")
+        bind = harness.temp_dir("strata-it-bind-")
+        self.start_loop(d, "web", "-v", bind + ":/data", "-v", "cache:/cache", "--tmpfs", "/scratch")
+        # Work through FUSE: a copy-up and a write.
+        d.ok("exec", "web", "sh", "-c", "echo changed >> /etc/motd; echo x > /new; ls / > /dev/null")
+        text = self.scrape_text(d)
+        r = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, "promtool check metrics:\n%s%s" % (r.stdout, r.stderr))
+        s = parse_metrics(text)
+        # Every kind of volume, each up.
+        for kind, volume, mountpoint in [("upper", "upper", "/"), ("bind", bind, "/data"),
+                                         ("named", "cache", "/cache"),
+                                         ("tmpfs", "/scratch", "/scratch")]:
+            with self.subTest(kind=kind):
+                self.assertEqual(one(s, "strata_volume_up", container="web", kind=kind,
+                                     volume=volume, mountpoint=mountpoint), 1.0)
+        self.assertEqual(one(s, "strata_volume_up", kind="store", host_path=d.root), 1.0)
+        tmpfs = find(s, "strata_volume_size_bytes", kind="tmpfs", container="web")
+        self.assertEqual(tmpfs[0][0]["fstype"], "tmpfs")
+        # Store, containers, FUSE.
+        self.assertEqual(one(s, "strata_store_images"), 1.0)
+        self.assertEqual(one(s, "strata_store_imports_total", result="succeeded"), 1.0)
+        self.assertGreater(one(s, "strata_store_objects"), 0)
+        self.assertEqual(one(s, "strata_container_state", container="web", state="running"), 1.0)
+        self.assertEqual(one(s, "strata_container_state", container="web", state="exited"), 0.0)
+        self.assertGreater(one(s, "strata_container_start_time_seconds", container="web"),
+                           time.time() - 600)
+        self.assertGreaterEqual(one(s, "strata_container_pids", container="web"), 1)
+        self.assertGreater(one(s, "strata_container_memory_usage_bytes", container="web"), 0)
+        self.assertGreater(one(s, "strata_fuse_operations_total", op="lookup"), 0)
+        self.assertGreaterEqual(one(s, "strata_fuse_copy_ups_total"), 1)
+        self.assertGreater(one(s, "strata_fuse_written_bytes_total"), 0)
+        count = one(s, "strata_fuse_operation_duration_seconds_count", op="lookup")
+        self.assertEqual(count, one(s, "strata_fuse_operation_duration_seconds_bucket",
+                                    op="lookup", le="+Inf"))
+        # The upper's disk usage is measured off the scrape: it shows soon.
+        wait_until(lambda: find(self.scrape(d), "strata_container_upper_bytes", container="web"),
+                   what="strata_container_upper_bytes")
+        # A run that ended: its exit code and state.
+        r = d.strata("run", "--name", "three", "busybox", "sh", "-c", "exit 3")
+        self.assertEqual(r.rc, 3, r)
+        s = self.scrape(d)
+        self.assertEqual(one(s, "strata_container_last_exit_code", container="three"), 3.0)
+        self.assertEqual(one(s, "strata_container_state", container="three", state="exited"), 1.0)
+        # An export is counted with its bytes.
+        out = os.path.join(harness.temp_dir(), "bb.tar")
+        d.ok("image", "export", "busybox", out)
+        s = self.scrape(d)
+        self.assertEqual(one(s, "strata_store_exports_total", result="succeeded"), 1.0)
+        self.assertEqual(one(s, "strata_store_export_bytes_total"), os.path.getsize(out))
+
+    def test_low_space_flips_and_logs_once_each_way(self):
+        fs = Tmpfs(self, 8)
+        d = self.start_daemon("--low-space", "50")
+        self.import_image(d, self.fx.layout("busybox"), "busybox")
+        self.start_loop(d, "filler", "-v", fs.path + ":/data")
+
+        def low():
+            return one(self.scrape(d), "strata_volume_low", container="filler", kind="bind")
+
+        self.assertEqual(low(), 0.0)
+        self.assertEqual(one(self.scrape(d), "strata_volume_low_space_threshold_ratio",
+                             container="filler", kind="bind"), 0.5)
+        # Fill it from inside the container: 5 of 8 MiB, below 50% available.
+        d.ok("exec", "filler", "dd", "if=/dev/zero", "of=/data/big", "bs=1M", "count=5")
+        wait_until(lambda: low() == 1.0, what="strata_volume_low 1")
+        for _ in range(3):  # more scrapes: still low, no new line
+            self.assertEqual(low(), 1.0)
+        d.ok("exec", "filler", "rm", "/data/big")
+        wait_until(lambda: low() == 0.0, what="strata_volume_low 0")
+        self.assertEqual(low(), 0.0)
+        log = d.log()
+        went = [l for l in log.splitlines() if "is low on space" in l and fs.path in l]
+        back = [l for l in log.splitlines() if "has space again" in l and fs.path in l]
+        self.assertEqual(len(went), 1, log)
+        self.assertEqual(len(back), 1, log)
+        self.assertIn("container filler", went[0])
+
+    def test_named_volume_threshold_overrides(self):
+        d = self.start_daemon("--low-space", "0")
+        d.ok("volume", "create", "--label", "strata.low-space=100", "full")
+        s = self.scrape(d)
+        # 100%: any filesystem with less than all of it available is low.
+        self.assertEqual(one(s, "strata_volume_low_space_threshold_ratio", volume="full",
+                             kind="named"), 1.0)
+        self.assertEqual(one(s, "strata_volume_low", volume="full", kind="named"), 1.0)
+        self.assertEqual(one(s, "strata_volume_low", kind="store"), 0.0)
+
+    def test_hung_mount_does_not_hold_up_a_scrape(self):
+        self.assertTrue(os.access(HUNG_FUSE, os.X_OK), HUNG_FUSE + " was not built")
+        mnt = os.path.join(harness.temp_dir("strata-it-hung-"), "mnt")
+        os.mkdir(mnt)
+        hung = subprocess.Popen([HUNG_FUSE, mnt], stderr=subprocess.PIPE)
+
+        def unhang():
+            hung.kill()
+            hung.wait()
+            subprocess.run(["umount", "-l", mnt], stderr=subprocess.DEVNULL)
+
+        self.addCleanup(unhang)
+        wait_until(lambda: os.path.ismount(mnt), what="the hung FUSE mount")
+        d = self.start_daemon("--statfs-timeout", "1")
+        self.import_image(d, self.fx.layout("busybox"), "busybox")
+        # Created, not started: its volume is listed without being touched.
+        d.ok("create", "--name", "stuck", "-v", mnt + ":/data", "busybox")
+        for attempt in range(3):
+            t0 = time.monotonic()
+            s = self.scrape(d)
+            took = time.monotonic() - t0
+            with self.subTest(scrape=attempt):
+                self.assertLess(took, 2.5, "scrape %d took %.2fs" % (attempt, took))
+                self.assertEqual(one(s, "strata_volume_up", container="stuck", kind="bind"), 0.0)
+                self.assertEqual(find(s, "strata_volume_size_bytes", container="stuck",
+                                      kind="bind"), [])
+                self.assertEqual(one(s, "strata_volume_up", container="stuck", kind="upper"), 1.0)
+                self.assertEqual(one(s, "strata_volume_up", kind="store"), 1.0)
+                self.assertEqual(one(s, "strata_volume_hung_probes"), 1.0)
+        # Once it answers again (the server gone), the probe comes back.
+        unhang()
+        wait_until(lambda: one(self.scrape(d), "strata_volume_hung_probes") == 0.0,
+                   what="the stuck statfs to return")
+        self.assertTrue(d.alive())
+
+
+class Prometheus(MonitorTestCase):
+    def test_promql_returns_a_running_containers_volumes(self):
+        prom = shutil.which("prometheus")
+        fs = Tmpfs(self, 16)
+        with open(os.path.join(fs.path, "ballast"), "wb") as f:
+            f.write(b"\0" * (3 * MIB))
+        d = self.start_daemon()
+        self.import_image(d, self.fx.layout("busybox"), "busybox")
+        self.start_loop(d, "web", "-v", fs.path + ":/data:ro")
+
+        work = harness.temp_dir("strata-it-prom-")
+        config = os.path.join(work, "prometheus.yml")
+        with open(config, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                    "scrape_configs:\n  - job_name: strata\n    static_configs:\n"
+                    "      - targets: ['127.0.0.1:%d']\n" % d.metrics_port)
+        port = free_port()
+        log = open(os.path.join(work, "prometheus.log"), "wb")
+        p = subprocess.Popen([prom, "--config.file=" + config,
+                              "--storage.tsdb.path=" + os.path.join(work, "data"),
+                              "--web.listen-address=127.0.0.1:%d" % port],
+                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+        def stop():
+            p.terminate()
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+        self.addCleanup(stop)
+        api = "http://127.0.0.1:%d/api/v1/query?query=" % port
+
+        def query(q):
+            try:
+                with urllib.request.urlopen(api + urllib.parse.quote(q), timeout=10) as r:
+                    body = json.load(r)
+            except OSError:
+                return None
+            self.assertEqual(body["status"], "success", body)
+            return body["data"]["result"]
+
+        q = 'strata_volume_avail_bytes{container="web",kind="bind"}'
+        result = wait_until(lambda: query(q), timeout=60, what="Prometheus to have " + q)
+        self.assertEqual(len(result), 1, result)
+        labels = result[0]["metric"]
+        for k, v in {"job": "strata", "volume": fs.path, "kind": "bind", "container": "web",
+                     "host_path": fs.path, "mountpoint": "/data", "device": "tmpfs",
+                     "fstype": "tmpfs"}.items():
+            self.assertEqual(labels.get(k), v, labels)
+        st = os.statvfs(fs.path)
+        self.assertEqual(float(result[0]["value"][1]), st.f_bavail * st.f_frsize)
+        size = query('strata_volume_size_bytes{container="web",kind="bind"}')
+        self.assertEqual(float(size[0]["value"][1]), st.f_blocks * st.f_frsize)
+        ro = query('strata_volume_readonly{container="web",kind="bind"}')
+        self.assertEqual(float(ro[0]["value"][1]), 1.0)
+        files_free = query('strata_volume_files_free{container="web",kind="bind"}')
+        self.assertEqual(float(files_free[0]["value"][1]), st.f_ffree)
+        up = query('strata_volume_up{container="web"}')
+        self.assertEqual(sorted(r["metric"]["kind"] for r in up), ["bind", "upper"])
+        self.assertTrue(all(r["value"][1] == "1" for r in up), up)
+
+
+if __name__ == "__main__":
+    try:
+        harness.require_tools("promtool", "prometheus")  # Debian's prometheus
+    except harness.SkipModule as e:
+        print("SKIP: %s" % e)
+        sys.exit(harness.SKIP)
+    harness.main()
