@@ -21,6 +21,7 @@
 
 #include "common/log.h"
 #include "common/unique_fd.h"
+#include "runtime/api_access.h"
 #include "runtime/api_protocol.h"
 #include "runtime/api_router.h"
 
@@ -167,7 +168,7 @@ struct ApiServer::Impl {
   };
 
   Impl(const ApiServerOptions& opts, const ApiServices& services)
-      : options(opts), router(services) {}
+      : options(opts), access(opts.socket_group), router(services) {}
 
   Status Listen();
   void AcceptLoop();
@@ -177,6 +178,7 @@ struct ApiServer::Impl {
   void Stop();
 
   ApiServerOptions options;
+  ApiAccess access;
   ApiRouter router;
   asio::io_context io;  // owns the sockets; never run, all I/O is synchronous
   asio::local::stream_protocol::acceptor acceptor{io};
@@ -205,6 +207,12 @@ Status ApiServer::Impl::Listen() {
   // window with wider permissions (and, unlike umask, touches no other
   // thread's files).
   struct stat st;
+  if (options.socket_group != static_cast<gid_t>(-1) &&
+      ::chown(path.c_str(), 0, options.socket_group) != 0) {
+    Error e = Error::FromErrno("chown " + path);
+    ::unlink(path.c_str());
+    return e;
+  }
   if (::chmod(path.c_str(), options.socket_mode) != 0 || ::lstat(path.c_str(), &st) != 0) {
     Error e = Error::FromErrno("chmod " + path);
     ::unlink(path.c_str());
@@ -296,6 +304,8 @@ void ApiServer::Impl::Serve(Connection* conn, Socket socket) {
 
 void ApiServer::Impl::ServeRequests(Connection* conn, Socket& socket) {
   beast::flat_buffer buffer;
+  Status allowed = access.Check(socket.native_handle());
+  if (!allowed.ok()) LogWarning("api: refused " + allowed.error().message());
   for (;;) {
     if (buffer.size() == 0 && !WaitReadable(socket.native_handle(), options.idle_timeout)) return;
     if (stopping) return;
@@ -318,6 +328,15 @@ void ApiServer::Impl::ServeRequests(Connection* conn, Socket& socket) {
     http::request<http::string_body>& req = parser.get();
     ApiRequest request{std::string(req.method_string()), std::string(req.target()),
                        std::move(req.body())};
+    if (!allowed.ok()) {
+      // Answered, so the client says why instead of seeing a reset.
+      BeastWriter writer(socket, req.version(), false);
+      writer.Reply(403, ErrorToJson(Error(EACCES,
+                                          "permission denied: only root and the API "
+                                          "group may use stratad")));
+      conn->busy = false;
+      return;
+    }
     BeastWriter writer(socket, req.version(), req.keep_alive() && !stopping);
     router.Handle(request, writer);
     conn->busy = false;

@@ -3,8 +3,10 @@
 //
 // Socket: Start() refuses a path that exists and is not a socket, and a
 // socket on which a server answers (EADDRINUSE); a socket file nobody answers
-// on is stale and is replaced. The new socket gets options.socket_mode
-// before it listens, so no client ever connects through wider permissions.
+// on is stale and is replaced. The new socket gets options.socket_group and
+// options.socket_mode before it listens, so no client ever connects through
+// wider permissions. Every connection's peer is checked (api_access.h):
+// root and members of socket_group are served, others answered 403.
 //
 // Connections: one thread each, at most options.max_connections at a time
 // (more are closed at once, with a warning). Requests on one connection are
@@ -38,6 +40,7 @@ namespace strata::runtime {
 struct ApiServerOptions {
   std::string socket_path;  // required; its directory must exist
   mode_t socket_mode = 0660;
+  gid_t socket_group = static_cast<gid_t>(-1);  // -1: root's group, root only
   size_t max_connections = 64;
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
 };

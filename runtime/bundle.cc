@@ -12,6 +12,7 @@
 
 #include "common/fs.h"
 #include "runtime/container_path.h"
+#include "runtime/security_options.h"
 
 namespace strata::runtime {
 namespace json = boost::json;
@@ -249,7 +250,7 @@ Result<json::object> BuildSpec(const ContainerConfig& config, const BundleInputs
        Strings({"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"})},
   };
 
-  return json::object{
+  json::object spec{
       {"ociVersion", "1.0.2"},
       {"process", std::move(process)},
       {"root", json::object{{"path", in.root_path}, {"readonly", false}}},
@@ -257,6 +258,8 @@ Result<json::object> BuildSpec(const ContainerConfig& config, const BundleInputs
       {"mounts", std::move(mounts)},
       {"linux", std::move(linux)},
   };
+  RETURN_IF_ERROR(ApplySecurity(config, spec));
+  return spec;
 }
 
 Status WriteNetworkFiles(const std::string& dir, const ContainerConfig& config) {

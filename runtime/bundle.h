@@ -16,7 +16,8 @@
 //   linux      namespaces mount, pid, uts, ipc (+ network for --network
 //              none); cgroupsPath /strata/<id>; memory (swap = the limit:
 //              none beyond it), pids and cpu limits;
-//              Docker's device allowlist; masked and read-only paths
+//              Docker's device allowlist; masked and read-only paths;
+//              the seccomp profile and --privileged (security_options.h)
 //
 // Thread safety: plain functions.
 #pragma once

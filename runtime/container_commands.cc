@@ -15,6 +15,7 @@
 #include "runtime/base64.h"
 #include "runtime/cli_format.h"
 #include "runtime/json_fields.h"
+#include "runtime/security_options.h"
 
 namespace strata::runtime {
 namespace json = boost::json;
@@ -115,6 +116,8 @@ json::object CreateBody(const ContainerCreateArgs& a) {
   if (!a.hostname.empty()) body["hostname"] = a.hostname;
   if (!a.restart.empty()) body["restart"] = a.restart;
   if (!a.network.empty()) body["network"] = a.network;
+  if (a.privileged) body["privileged"] = true;
+  if (!a.security_opt.empty()) body["security_opt"] = ToArray(a.security_opt);
   return body;
 }
 
@@ -139,6 +142,7 @@ std::vector<std::string> AbsoluteBinds(const std::vector<std::string>& specs) {
 Result<std::string> Create(CommandContext& ctx, const ContainerCreateArgs& args) {
   ContainerCreateArgs a = args;
   a.volumes = AbsoluteBinds(args.volumes);
+  ASSIGN_OR_RETURN(a.security_opt, ReadSecurityOptFiles(args.security_opt));
   ASSIGN_OR_RETURN(ApiResponse response,
                    ctx.client.Request("POST", BuildTarget({"containers"}), CreateBody(a)));
   if (!response.ok()) return WithContext(response.error(), "create");

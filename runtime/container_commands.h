@@ -35,6 +35,8 @@ struct ContainerCreateArgs {
   bool interactive = false;
   bool auto_remove = false;
   std::string network;
+  bool privileged = false;
+  std::vector<std::string> security_opt;  // seccomp=FILE is sent as the file's text
 };
 
 // `strata create`: prints the new container's ID.

@@ -12,6 +12,7 @@
 
 #include "common/fs.h"
 #include "common/log.h"
+#include "runtime/bind_source.h"
 #include "runtime/bundle.h"
 #include "runtime/console_socket.h"
 #include "runtime/container_manager.h"
@@ -135,6 +136,7 @@ Status ContainerManager::StartRun(const ContainerPtr& c) {
     std::string source;
     if (m.type == Mount::Type::kBind) {
       source = m.source;
+      if (Status checked = CheckBindSource(source); !checked.ok()) return fail(checked.error());
       if (!PathExists(source)) {
         // As `docker run -v`: a missing host directory is created.
         if (Status made = MakeDirs(source, 0755); !made.ok()) return fail(made.error());

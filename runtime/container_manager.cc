@@ -15,7 +15,9 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "fuse/lower.h"
+#include "runtime/bind_source.h"
 #include "runtime/container_manager_internal.h"
+#include "runtime/security_options.h"
 #include "storage/oci.h"
 
 namespace strata::runtime {
@@ -254,6 +256,9 @@ Result<ContainerRecord> ContainerManager::Create(const CreateRequest& request) {
   std::vector<std::string> destinations;
   for (const auto& spec : request.volumes) {
     ASSIGN_OR_RETURN(Mount m, ParseVolumeSpec(spec));
+    if (m.type == Mount::Type::kBind) {
+      ASSIGN_OR_RETURN(m.source, ResolveBindSource(m.source));
+    }
     config.mounts.push_back(std::move(m));
   }
   for (const auto& spec : request.tmpfs) {
@@ -300,6 +305,7 @@ Result<ContainerRecord> ContainerManager::Create(const CreateRequest& request) {
   config.interactive = request.interactive;
   config.auto_remove = request.auto_remove;
   config.stop_signal = image.config.stop_signal;
+  RETURN_IF_ERROR(ApplySecurityOptions(request.privileged, request.security_opt, config));
   config.created = NowRfc3339Nano();
 
   std::lock_guard lock(mu_);

@@ -82,6 +82,8 @@ struct CreateRequest {
   bool interactive = false;
   bool auto_remove = false;
   std::string network;  // none (default) or host
+  bool privileged = false;
+  std::vector<std::string> security_opt;  // security_options.h
 };
 
 struct ExecRequest {

@@ -203,6 +203,8 @@ json::object ConfigToJson(const ContainerConfig& c) {
       {"network", NetworkModeName(c.network)},
       {"stop_signal", c.stop_signal},
       {"stop_timeout", c.stop_timeout},
+      {"privileged", c.privileged},
+      {"seccomp", c.seccomp},
   };
 }
 
@@ -258,6 +260,8 @@ Result<ContainerConfig> ConfigFromJson(const json::object& o) {
   c.network = *network;
   c.stop_signal = Str(o, "stop_signal");
   c.stop_timeout = static_cast<int>(Int(o, "stop_timeout", 10));
+  c.privileged = Bool(o, "privileged");
+  c.seccomp = Str(o, "seccomp");
   return c;
 }
 

@@ -81,6 +81,8 @@ struct ContainerConfig {
   NetworkMode network = NetworkMode::kNone;
   std::string stop_signal;  // from the image; empty = SIGTERM
   int stop_timeout = 10;    // seconds
+  bool privileged = false;  // all capabilities and devices; no masks, no seccomp
+  std::string seccomp;      // "": the default profile; "unconfined"; else Docker-format JSON
 
   // entrypoint + cmd.
   std::vector<std::string> Args() const;

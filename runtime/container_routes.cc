@@ -54,6 +54,8 @@ json::object ContainerToJson(const ContainerRecord& r, const std::string& root) 
       {"interactive", c.interactive},
       {"auto_remove", c.auto_remove},
       {"network", NetworkModeName(c.network)},
+      {"privileged", c.privileged},
+      {"seccomp", c.seccomp.empty() || c.seccomp == "unconfined" ? c.seccomp : "custom"},
       {"root", root + "/mnt/containers/" + c.id},
       {"state",
        json::object{
@@ -102,6 +104,8 @@ Result<CreateRequest> ParseCreate(const json::object& b) {
   ASSIGN_OR_RETURN(r.interactive, GetBool(b, "interactive"));
   ASSIGN_OR_RETURN(r.auto_remove, GetBool(b, "auto_remove"));
   ASSIGN_OR_RETURN(r.network, GetStr(b, "network"));
+  ASSIGN_OR_RETURN(r.privileged, GetBool(b, "privileged"));
+  ASSIGN_OR_RETURN(r.security_opt, GetStrs(b, "security_opt"));
   return r;
 }
 

@@ -300,6 +300,11 @@ void AddCreateFlags(CLI::App* cmd, ContainerArgs& c) {
       ->allow_extra_args(false);  // one value per occurrence (repeatable)
   cmd->add_option("--network", a.network, "none (default) or host")
       ->check(CLI::IsMember({"none", "host"}));
+  cmd->add_flag("--privileged", a.privileged,
+                "all capabilities and devices, no masked paths, no seccomp filter");
+  cmd->add_option("--security-opt", a.security_opt,
+                  "seccomp=unconfined, seccomp=FILE (Docker's JSON profile format)")
+      ->allow_extra_args(false);  // one value per occurrence (repeatable)
   // IMG and CMD... come as the remaining arguments: options after IMG
   // belong to the command (so they must not fall through to strata's).
   cmd->prefix_command();

@@ -20,6 +20,7 @@
 
 #include "common/fs.h"
 #include "common/log.h"
+#include "runtime/api_access.h"
 #include "runtime/api_protocol.h"
 #include "runtime/api_server.h"
 #include "runtime/child_reaper.h"
@@ -69,6 +70,11 @@ int Main(int argc, char** argv) {
   app.add_option("--root", root, "the store's root directory [env STRATA_ROOT]")
       ->capture_default_str();
   app.add_option("--socket", socket, "the API's Unix socket [env STRATA_SOCKET]")
+      ->capture_default_str();
+  std::string api_group = "strata";
+  app.add_option("--group", api_group,
+                 "group that may use the API besides root (made if missing; the socket is "
+                 "root:GROUP 0660)")
       ->capture_default_str();
   app.add_option("--metrics-addr", metrics_addr,
                  "HOST:PORT to serve Prometheus /metrics on (port 0: any free port; "
@@ -146,7 +152,10 @@ int Main(int argc, char** argv) {
                                        .interval = std::chrono::seconds(gc_interval)});
   if (!gc.ok()) return Fail("gc: " + gc.error().message());
   services.gc = gc->get();
-  auto server = runtime::ApiServer::Start({.socket_path = socket}, services);
+  auto group = runtime::EnsureApiGroup(api_group);
+  if (!group.ok()) return Fail("API group: " + group.error().message());
+  auto server =
+      runtime::ApiServer::Start({.socket_path = socket, .socket_group = *group}, services);
   if (!server.ok()) return Fail(server.error().message());
   std::unique_ptr<monitor::Monitor> metrics;
   if (metrics_addr != "none") {

@@ -10,6 +10,7 @@
 #include "runtime/oci/foreground.h"
 #include "runtime/oci/process.h"
 #include "runtime/oci/pty.h"
+#include "runtime/oci/seccomp.h"
 #include "runtime/oci/spawn.h"
 
 namespace strata::runtime::oci {
@@ -66,8 +67,15 @@ Result<Process> BuildProcess(const ExecOptions& o, const StateDir& dir) {
   return p;
 }
 
-[[noreturn]] void RunExecProcess(const Process& p, int console_fd, int preserve_fds,
-                                 const SyncSocket& sync) {
+// The container's seccomp filter, which every process of it gets (as runc).
+Result<std::optional<Seccomp>> ContainerSeccomp(const StateDir& dir) {
+  ASSIGN_OR_RETURN(std::string config, ReadFile(dir.ConfigPath()));
+  ASSIGN_OR_RETURN(Spec spec, ParseSpec(config));
+  return std::move(spec.linux.seccomp);
+}
+
+[[noreturn]] void RunExecProcess(const Process& p, const std::optional<Seccomp>& seccomp,
+                                 int console_fd, int preserve_fds, const SyncSocket& sync) {
   auto fail = [&](Error err) { sync.ReportAndExit(err); };
   if (p.terminal) {
     if (::setsid() < 0) fail(Error::FromErrno("setsid"));
@@ -80,10 +88,16 @@ Result<Process> BuildProcess(const ExecOptions& o, const StateDir& dir) {
   }
   std::vector<std::string> env = ProcessEnvironment(p);
   Status st = SetExecFds(preserve_fds);
+  // Placed as in the init (init.h): before the privileges go without
+  // no_new_privs, else last.
+  if (st.ok() && seccomp && !p.no_new_privileges) st = LoadSeccomp(*seccomp);
   if (st.ok()) st = PrepareProcess(p);
   if (!st.ok()) fail(std::move(st).error());
   auto program = FindExecutable(p.args[0], env);
   if (!program.ok()) fail(std::move(program).error());
+  if (seccomp && p.no_new_privileges) {
+    if (Status loaded = LoadSeccomp(*seccomp); !loaded.ok()) fail(std::move(loaded).error());
+  }
   sync.ReportAndExit(Exec(*program, p.args, env));
 }
 
@@ -96,6 +110,7 @@ Result<int> Container::Exec(const ExecOptions& options) {
                           std::string(ContainerStatusName(status)) + "; exec needs it running");
   }
   ASSIGN_OR_RETURN(Process process, BuildProcess(options, dir_));
+  ASSIGN_OR_RETURN(std::optional<Seccomp> seccomp, ContainerSeccomp(dir_));
   bool to_caller = process.terminal && options.console_socket.empty();
   if (to_caller && options.detach) {
     return Error::Invalid("--tty with --detach needs --console-socket to receive the terminal");
@@ -130,7 +145,7 @@ Result<int> Container::Exec(const ExecOptions& options) {
   int console_fd = console.get();
   int preserve = options.preserve_fds;
   ASSIGN_OR_RETURN(pid_t pid, Spawn(std::move(spawn), sync, [&](const SyncSocket& child) {
-                     RunExecProcess(process, console_fd, preserve, child);
+                     RunExecProcess(process, seccomp, console_fd, preserve, child);
                    }));
   console.reset();
   // The process's end closes when execve succeeds; before that, an error.

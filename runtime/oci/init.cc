@@ -12,6 +12,7 @@
 #include "runtime/oci/process.h"
 #include "runtime/oci/pty.h"
 #include "runtime/oci/rootfs.h"
+#include "runtime/oci/seccomp.h"
 #include "runtime/oci/sysctl.h"
 
 namespace strata::runtime::oci {
@@ -75,6 +76,11 @@ Result<ReadyToExec> SetUp(const InitOptions& o) {
   RETURN_IF_ERROR(SetExecFds(o.preserve_fds));
 
   ready.env = ProcessEnvironment(spec.process);
+  // Without no_new_privs a filter needs CAP_SYS_ADMIN to load: now, before
+  // PrepareProcess gives up capabilities (seccomp.h).
+  if (spec.linux.seccomp && !spec.process.no_new_privileges) {
+    RETURN_IF_ERROR(LoadSeccomp(*spec.linux.seccomp));
+  }
   RETURN_IF_ERROR(PrepareProcess(spec.process));
   ASSIGN_OR_RETURN(ready.program, FindExecutable(spec.process.args[0], ready.env));
   return ready;
@@ -95,6 +101,13 @@ void RunInit(const InitOptions& options, const SyncSocket& sync) {
     if (n != 1) ::_exit(1);
     // The fifo stays open until execve closes it (close-on-exec): that is
     // how `start` knows the container's process is running.
+  }
+  // As late as possible, so the filter need allow little besides execve.
+  const Spec& spec = *options.spec;
+  if (spec.linux.seccomp && spec.process.no_new_privileges) {
+    if (Status st = LoadSeccomp(*spec.linux.seccomp); !st.ok()) {
+      sync.ReportAndExit(std::move(st).error().Context("container init"));
+    }
   }
   Error err = Exec(ready->program, options.spec->process.args, ready->env);
   // Nobody may be listening any more (create returned), but a foreground

@@ -10,9 +10,11 @@
 //     /dev/console and made the controlling terminal
 //   read-only /dev, read-only root; hostname, domainname; sysctls
 //   readonlyPaths, maskedPaths
+//   seccomp filter, when the process keeps privileges (seccomp.h)
 //   PrepareProcess (user, capabilities, ...), FindExecutable
 //   kReady to the runtime
 //   create: block reading exec.fifo until `start` writes to it
+//   seccomp filter, with noNewPrivileges (the usual case)
 //   execve
 // Any failure goes to the runtime as kError and the init exits.
 #pragma once

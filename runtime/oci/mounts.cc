@@ -30,15 +30,21 @@ Status ApplyPropagation(int root_fd, const Mount& m) {
 }
 
 // Binds source on dest (made as a file or directory, like the source) and
-// applies flags by a remount when there are any.
+// applies flags by a remount when there are any. The source is opened once
+// and mounted through its fd, so what is mounted is what was looked at,
+// even if a symlink on the way is swapped meanwhile.
 Status BindMount(int root_fd, const std::string& source, const std::string& dest,
                  unsigned long flags, unsigned long clear, bool recursive) {
+  UniqueFd src(::open(source.c_str(), O_PATH | O_CLOEXEC));
   struct stat st;
-  if (::stat(source.c_str(), &st) != 0) return Error::FromErrno("bind mount source " + source);
+  if (!src || ::fstat(src.get(), &st) != 0) {
+    return Error::FromErrno("bind mount source " + source);
+  }
   auto target = S_ISDIR(st.st_mode) ? MakeDirsInRoot(root_fd, dest) : MakeFileInRoot(root_fd, dest);
   if (!target.ok()) return std::move(target).error();
   unsigned long bind = MS_BIND | (recursive ? MS_REC : 0);
-  if (::mount(source.c_str(), FdPath(target->get()).c_str(), nullptr, bind, nullptr) != 0) {
+  if (::mount(FdPath(src.get()).c_str(), FdPath(target->get()).c_str(), nullptr, bind, nullptr) !=
+      0) {
     return MountError(source, dest);
   }
   if ((flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) == 0 && clear == 0) return Ok();

@@ -427,7 +427,11 @@ Result<Linux> ParseLinux(const json::object* obj, std::vector<std::string>& warn
   if (propagation && !propagation->empty()) {
     ASSIGN_OR_RETURN(l.rootfs_propagation, ParsePropagation(*propagation));
   }
-  for (const char* key : {"seccomp", "mountLabel", "intelRdt", "personality"}) {
+  ASSIGN_OR_RETURN(const json::object* seccomp, GetObject(*obj, "seccomp", kPath));
+  if (seccomp != nullptr) {
+    ASSIGN_OR_RETURN(l.seccomp, ParseSeccomp(*seccomp));
+  }
+  for (const char* key : {"mountLabel", "intelRdt", "personality"}) {
     if (Find(*obj, key) != nullptr) warnings.push_back(Where(kPath, key) + " ignored");
   }
   return l;

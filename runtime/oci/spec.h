@@ -9,9 +9,9 @@
 // annotations, linux.namespaces (not user/time), linux.resources (memory
 // limit/swap/reservation, pids, cpu shares/quota/period, devices),
 // linux.cgroupsPath, linux.maskedPaths, linux.readonlyPaths, linux.devices,
-// linux.sysctl, linux.rootfsPropagation.
-// Ignored with a warning (see Spec::warnings): hooks, linux.seccomp,
-// apparmor/selinux labels.
+// linux.sysctl, linux.rootfsPropagation, linux.seccomp (seccomp.h).
+// Ignored with a warning (see Spec::warnings): hooks, apparmor/selinux
+// labels.
 #pragma once
 
 #include <sys/types.h>
@@ -27,6 +27,7 @@
 #include "runtime/oci/capabilities.h"
 #include "runtime/oci/mount_options.h"
 #include "runtime/oci/namespaces.h"
+#include "runtime/oci/seccomp.h"
 
 namespace strata::runtime::oci {
 
@@ -106,6 +107,7 @@ struct Linux {
   std::vector<Device> devices;
   std::map<std::string, std::string> sysctl;
   std::optional<unsigned long> rootfs_propagation;  // unset: MS_REC|MS_PRIVATE
+  std::optional<Seccomp> seccomp;                   // unset: no filter
 };
 
 struct Spec {
