@@ -79,15 +79,6 @@ json::object UsageToJson(const storage::UsageReport& u) {
 
 // ---- request bodies ----
 
-Result<json::object> ParseBody(const std::string& body) {
-  if (body.empty()) return json::object{};
-  boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
-  if (ec) return Error::Invalid("request body is not JSON: " + ec.message());
-  if (!v.is_object()) return Error::Invalid("request body must be a JSON object");
-  return std::move(v.as_object());
-}
-
 // The string member key; "" when absent (and required is false).
 Result<std::string> StringField(const json::object& body, std::string_view key, bool required) {
   const json::value* v = body.if_contains(key);
@@ -196,24 +187,10 @@ void ApiRouter::Call::Stream(
   }
 }
 
-Result<json::object> ApiRouter::Call::Body() const { return ParseBody(request_.body); }
+Result<json::object> ApiRouter::Call::Body() const { return ParseRequestBody(request_.body); }
 
 std::string ApiRouter::Call::Query(std::string_view key) const {
-  std::string_view target = request_.target;
-  size_t q = target.find('?');
-  if (q == std::string_view::npos) return "";
-  std::string_view query = target.substr(q + 1);
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    size_t eq = pair.find('=');
-    if (pair.substr(0, eq) != key) continue;
-    if (eq == std::string_view::npos) return "1";  // "?follow" alone
-    auto decoded = DecodePathSegment(pair.substr(eq + 1));
-    return decoded.ok() ? *decoded : "";
-  }
-  return "";
+  return QueryParameter(request_.target, key);
 }
 
 bool ApiRouter::Call::QueryFlag(std::string_view key) const {
