@@ -114,12 +114,15 @@ Result<std::optional<int>> Timeout(const json::object& body, const std::string& 
   if (!query.empty()) {
     char* end = nullptr;
     long t = std::strtol(query.c_str(), &end, 10);
-    if (*end != '\0' || t < 0) return Error::Invalid("timeout must be a number of seconds");
+    // Above INT_MAX the cast would wrap (2^32 s would become 0: no grace).
+    if (*end != '\0' || t < 0 || t > INT_MAX) {
+      return Error::Invalid("timeout must be a number of seconds");
+    }
     return std::optional<int>(static_cast<int>(t));
   }
   if (!body.contains("timeout")) return std::optional<int>();
   ASSIGN_OR_RETURN(int64_t t, GetInt(body, "timeout", 10));
-  if (t < 0) return Error::Invalid("timeout must not be negative");
+  if (t < 0 || t > INT_MAX) return Error::Invalid("timeout must be 0 to 2147483647 seconds");
   return std::optional<int>(static_cast<int>(t));
 }
 

@@ -52,7 +52,8 @@ Result<int> ParseSignal(std::string_view text) {
       auto [p2, e2] = std::from_chars(rest.data(), rest.data() + rest.size(), offset);
       if (e2 != std::errc() || p2 != rest.data() + rest.size()) offset = -1;
     }
-    if (offset >= 0 && SIGRTMIN + offset <= SIGRTMAX) return SIGRTMIN + offset;
+    // Compared as a span: SIGRTMIN + a huge offset would overflow.
+    if (offset >= 0 && offset <= SIGRTMAX - SIGRTMIN) return SIGRTMIN + offset;
   }
   return Error::Invalid("unknown signal \"" + std::string(text) + "\"");
 }

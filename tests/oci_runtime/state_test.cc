@@ -113,6 +113,10 @@ BOOST_AUTO_TEST_CASE(signal_names) {
   BOOST_TEST(!ParseSignal("0").ok());
   BOOST_TEST(!ParseSignal("SIGNOPE").ok());
   BOOST_TEST(!ParseSignal("9x").ok());
+  BOOST_TEST(ParseSignal("SIGRTMIN+" + std::to_string(SIGRTMAX - SIGRTMIN)).value() == SIGRTMAX);
+  // Found by review of tests/fuzz/volume_spec: SIGRTMIN + INT_MAX overflowed.
+  BOOST_TEST(!ParseSignal("RTMIN+2147483647").ok());
+  BOOST_TEST(!ParseSignal("RTMIN+31").ok());
 }
 
 BOOST_AUTO_TEST_CASE(capability_names) {
