@@ -244,6 +244,11 @@ void ApiRouter::Handle(const ApiRequest& request, ResponseWriter& writer) {
       {"POST", {"volumes"}, &ApiRouter::CreateVolume},
       {"GET", {"volumes", "{ref}"}, &ApiRouter::InspectVolume},
       {"DELETE", {"volumes", "{ref}"}, &ApiRouter::RemoveVolume},
+      {"GET", {"cron"}, &ApiRouter::ListCronJobs},
+      {"POST", {"cron"}, &ApiRouter::AddCronJob},
+      {"GET", {"cron", "{ref}"}, &ApiRouter::InspectCronJob},
+      {"DELETE", {"cron", "{ref}"}, &ApiRouter::RemoveCronJob},
+      {"GET", {"cron", "{ref}", "history"}, &ApiRouter::CronJobHistory},
   };
 
   auto fail = [&](const Error& e) {

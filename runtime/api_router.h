@@ -34,6 +34,14 @@
 //   POST   /v1/containers/{ref}/commit   {tag,comment,author}      -> 201 {"id","tag"}
 //   GET    /v1/volumes, POST /v1/volumes {name,labels}, GET|DELETE /v1/volumes/{ref}
 //
+// Scheduled jobs (cron_routes.cc; {ref} = a job's name):
+//   GET    /v1/cron                      {"jobs":[job...]}
+//   POST   /v1/cron                      {name,schedule,tz,container|image,cmd,
+//                                         timeout,overlap,catch_up}  -> 201 job
+//   GET    /v1/cron/{ref}                job
+//   DELETE /v1/cron/{ref}                {"removed": name}
+//   GET    /v1/cron/{ref}/history        {"runs":[run...]}, oldest first
+//
 // Maintenance (maintenance_routes.cc):
 //   POST   /v1/system/gc                 {dry_run, list}           -> GC report
 //   POST   /v1/system/fsck               {}                        -> fsck report (no repair online)
@@ -57,6 +65,7 @@
 namespace strata::runtime {
 
 class ContainerManager;
+class CronScheduler;
 class GcService;
 class ImageMounts;
 
@@ -66,6 +75,7 @@ struct ApiServices {
   storage::Store& store;
   ImageMounts* mounts = nullptr;
   ContainerManager* containers = nullptr;
+  CronScheduler* cron = nullptr;
   GcService* gc = nullptr;
 };
 
@@ -98,7 +108,11 @@ class ApiRouter {
  public:
   // The services must outlive the router.
   explicit ApiRouter(const ApiServices& services)
-      : store_(services.store), mounts_(services.mounts), containers_(services.containers), gc_(services.gc) {}
+      : store_(services.store),
+        mounts_(services.mounts),
+        containers_(services.containers),
+        cron_(services.cron),
+        gc_(services.gc) {}
 
   // Answers request through writer exactly once. Unknown paths get 404,
   // a known path with another method 405; handler errors get the status
@@ -144,6 +158,13 @@ class ApiRouter {
   Status InspectVolume(Call& call);
   Status RemoveVolume(Call& call);
   Result<ContainerManager*> Containers();
+  // Scheduled jobs (cron_routes.cc).
+  Status ListCronJobs(Call& call);
+  Status AddCronJob(Call& call);
+  Status InspectCronJob(Call& call);
+  Status RemoveCronJob(Call& call);
+  Status CronJobHistory(Call& call);
+  Result<CronScheduler*> Cron();
   // Maintenance (maintenance_routes.cc).
   Status CollectGarbage(Call& call);
   Status CheckStore(Call& call);
@@ -155,6 +176,7 @@ class ApiRouter {
   storage::Store& store_;
   ImageMounts* mounts_;
   ContainerManager* containers_;
+  CronScheduler* cron_;
   GcService* gc_;
 };
 

@@ -1,12 +1,16 @@
 // ContainerManager: logs and exec.
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "common/log.h"
 #include "runtime/bundle.h"
 #include "runtime/container_manager.h"
 #include "runtime/container_manager_internal.h"
+#include "runtime/process_tree.h"
 
 namespace strata::runtime {
 
@@ -116,6 +120,11 @@ Result<ExecProcess> ContainerManager::PrepareExec(const ContainerPtr& c,
   return process;
 }
 
+Status ContainerManager::AppendLog(const std::string& ref, const std::vector<LogEntry>& entries) {
+  ASSIGN_OR_RETURN(ContainerPtr c, Find(ref));
+  return c->log->AppendEntries(entries);
+}
+
 Result<int> ContainerManager::Exec(const std::string& ref, const ExecRequest& request,
                                    const OutputSink& sink) {
   if (request.tty || request.interactive) {
@@ -139,10 +148,26 @@ Result<int> ContainerManager::Exec(const std::string& ref, const ExecRequest& re
   const char* names[2] = {"stdout", "stderr"};
   int open = 2;
   char buf[32768];
+  auto deadline = std::chrono::steady_clock::now() + request.timeout;
+  bool timed_out = false;
   while (open > 0) {
-    if (::poll(fds, 2, -1) < 0) {
+    int wait_ms = -1;
+    if (request.timeout.count() > 0) {
+      // Past the deadline, kill again now and then: a process forked while
+      // the tree was being killed would keep the pipes open.
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline -
+                                                               std::chrono::steady_clock::now());
+      wait_ms = timed_out ? 200 : static_cast<int>(std::max<int64_t>(0, left.count()));
+    }
+    int ready = ::poll(fds, 2, wait_ms);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       break;
+    }
+    if (ready == 0) {
+      timed_out = true;
+      KillProcessTree(pid, SIGKILL);
+      continue;
     }
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
@@ -156,6 +181,10 @@ Result<int> ContainerManager::Exec(const std::string& ref, const ExecRequest& re
     }
   }
   int status = reaper_.Wait(pid, std::nullopt, since).value_or(0);
+  if (timed_out) {
+    return Error(ETIMEDOUT, "timed out after " + std::to_string(request.timeout.count() / 1000) +
+                                " s: killed");
+  }
   return ChildReaper::ExitCode(status);
 }
 

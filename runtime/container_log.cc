@@ -111,6 +111,17 @@ Status ContainerLog::Append(const std::string& lines) {
   return WriteAll(fd.get(), lines);
 }
 
+Status ContainerLog::AppendEntries(const std::vector<LogEntry>& entries) {
+  std::string lines;
+  for (const auto& e : entries) lines += LogLine(e);
+  if (lines.empty()) return Ok();
+  Status st = Append(lines);
+  std::lock_guard lock(mu_);
+  ++version_;
+  cv_.notify_all();
+  return st;
+}
+
 void ContainerLog::Pump(UniqueFd out, UniqueFd err) {
   struct Stream {
     UniqueFd fd;

@@ -67,6 +67,10 @@ class ContainerLog {
   // The last n entries (all when n < 0), and the offset after them.
   Result<std::vector<LogEntry>> Tail(long n, uint64_t* end_offset) const;
 
+  // Appends entries written by something other than the pump (a cron
+  // job's output); followers see them like the pump's.
+  Status AppendEntries(const std::vector<LogEntry>& entries);
+
   // A counter that grows whenever the file grows or a pump ends.
   uint64_t version() const;
   // Waits until version() != seen or timeout passes.

@@ -93,6 +93,9 @@ struct ExecRequest {
   std::string workdir;
   bool tty = false;          // a terminal: attached sessions only
   bool interactive = false;  // stdin from the client: attached sessions only
+  // > 0: when it has passed, every process of the exec is killed and Exec
+  // fails with ETIMEDOUT (cron jobs' --timeout).
+  std::chrono::milliseconds timeout{0};
 };
 
 struct CommitRequest {
@@ -157,6 +160,9 @@ class ContainerManager {
   // comes ("stdout"/"stderr", bytes). Returns the exit code.
   using OutputSink = std::function<void(std::string_view stream, std::string_view data)>;
   Result<int> Exec(const std::string& ref, const ExecRequest& request, const OutputSink& sink);
+  // Adds entries to the container's log (cron jobs' output, marked by the
+  // caller), as if its process had written them.
+  Status AppendLog(const std::string& ref, const std::vector<LogEntry>& entries);
 
   // Attached sessions (attach_protocol.h) over a connection the caller
   // upgrades when hijack() is called (it returns the socket, or -1). Errors

@@ -7,6 +7,7 @@
 #include "runtime/api_protocol.h"
 #include "runtime/base64.h"
 #include "runtime/container_manager.h"
+#include "runtime/cron_scheduler.h"
 #include "runtime/json_fields.h"
 #include "runtime/oci/signal_names.h"
 
@@ -150,7 +151,16 @@ Status ApiRouter::CreateContainer(Call& call) {
   ASSIGN_OR_RETURN(ContainerManager * m, Containers());
   ASSIGN_OR_RETURN(json::object body, call.Body());
   ASSIGN_OR_RETURN(CreateRequest request, ParseCreate(body));
+  if (cron_ != nullptr) RETURN_IF_ERROR(CronScheduler::CheckLabels(request.labels));
   ASSIGN_OR_RETURN(ContainerRecord r, m->Create(request));
+  if (cron_ != nullptr) {
+    // Jobs from strata.cron.* labels live and die with the container.
+    if (Status s = cron_->AddLabelJobs(r.config); !s.ok()) {
+      cron_->RemoveContainerJobs(r.config.id);
+      (void)m->Remove(r.config.id, true);
+      return s;
+    }
+  }
   call.Reply(201, json::object{{"id", r.config.id}, {"name", r.config.name}});
   return Ok();
 }
@@ -165,6 +175,7 @@ Status ApiRouter::InspectContainer(Call& call) {
 Status ApiRouter::RemoveContainer(Call& call) {
   ASSIGN_OR_RETURN(ContainerManager * m, Containers());
   ASSIGN_OR_RETURN(std::string id, m->Remove(call.ref(), call.QueryFlag("force")));
+  if (cron_ != nullptr) cron_->RemoveContainerJobs(id);
   call.Reply(200, json::object{{"removed", id}});
   return Ok();
 }

@@ -27,6 +27,7 @@ enum Family : size_t {
   kLeases,
   kBlobs,
   kLayerBlobs,
+  kCron,
   kFamilyCount
 };
 static_assert(std::size(schema::kAllFamilies) == kFamilyCount);
@@ -140,6 +141,14 @@ void Index::Batch::DeleteBlob(const Digest& compressed) {
 void Index::Batch::PutLayerBlob(const Digest& diff_id, const LayerBlobRecord& r) {
   impl_->Put(kLayerBlobs, std::string(diff_id.raw()) + std::string(r.digest.raw()),
              schema::EncodeLayerBlob(r));
+}
+
+void Index::Batch::PutCron(std::string_view key, std::string_view value) {
+  impl_->Put(kCron, std::string(key), std::string(value));
+}
+void Index::Batch::DeleteCron(std::string_view key) { impl_->Delete(kCron, std::string(key)); }
+void Index::Batch::DeleteCronPrefix(std::string_view prefix) {
+  impl_->DeleteRange(kCron, std::string(prefix), PrefixEnd(std::string(prefix)));
 }
 
 struct Index::Impl {
@@ -440,6 +449,16 @@ Status Index::ForEachLayerBlob(const Digest& diff_id,
                        r.digest = Digest::FromBytes(key.substr(32));
                        return fn(r);
                      });
+}
+
+Result<std::optional<std::string>> Index::GetCron(std::string_view key) {
+  return impl_->Get(kCron, key);
+}
+
+Status Index::ForEachCron(
+    std::string_view prefix,
+    const std::function<Status(std::string_view, std::string_view)>& fn) {
+  return impl_->Scan(kCron, prefix, fn);
 }
 
 Status Index::Dump(const std::function<void(std::string_view, std::string_view,

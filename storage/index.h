@@ -56,6 +56,10 @@ class Index {
     void PutBlob(const Digest& compressed, const Digest& diff_id);
     void DeleteBlob(const Digest& compressed);
     void PutLayerBlob(const Digest& diff_id, const LayerBlobRecord& r);
+    // Opaque records of the runtime's scheduled jobs (schema::kCron).
+    void PutCron(std::string_view key, std::string_view value);
+    void DeleteCron(std::string_view key);
+    void DeleteCronPrefix(std::string_view prefix);  // every key starting with prefix
 
     size_t count() const;
 
@@ -105,6 +109,11 @@ class Index {
   // The compressed forms of a layer that registries are known to hold.
   Status ForEachLayerBlob(const Digest& diff_id,
                           const std::function<Status(const LayerBlobRecord&)>& fn);
+  // The runtime's scheduled-job records, as it wrote them.
+  Result<std::optional<std::string>> GetCron(std::string_view key);
+  // Every record whose key starts with prefix, in key order.
+  Status ForEachCron(std::string_view prefix,
+                     const std::function<Status(std::string_view key, std::string_view value)>& fn);
 
   // Every key and value of every column family, in order; for tests and fsck
   // ("the store is byte-for-byte unchanged").

@@ -37,10 +37,14 @@ inline constexpr const char* kBlobs = "blobs";
 // diffID(32) compressed digest(32) -> LayerBlobRecord, so a push can reuse
 // the compressed digests of a layer (reverse of kBlobs).
 inline constexpr const char* kLayerBlobs = "layer_blobs";
+// Scheduled jobs: keys and values are opaque bytes the runtime encodes
+// (runtime/cron_job.h); the store keeps them and knows nothing of cron.
+inline constexpr const char* kCron = "cron";
 
 inline constexpr const char* kAllFamilies[] = {kMeta,   kObjects, kLayers, kEntries,
                                                kTarSplit, kChains, kViews,  kImages,
-                                               kTags,   kLeases,  kBlobs,   kLayerBlobs};
+                                               kTags,   kLeases,  kBlobs,   kLayerBlobs,
+                                               kCron};
 
 // Path helpers. NormalizePath turns "./a//b/" into "/a/b" and refuses "..",
 // NUL and empty names.

@@ -20,6 +20,7 @@
 
 #include "runtime/api_client.h"
 #include "runtime/container_commands.h"
+#include "runtime/cron_commands.h"
 #include "runtime/image_commands.h"
 #include "runtime/maintenance_commands.h"
 
@@ -459,6 +460,73 @@ void AddContainerCommands(CLI::App& app, Args& a, ContainerArgs& c, Command& run
       [&] { run = [&](CommandContext& ctx) { return runtime::VolumeRemove(ctx, c.refs); }; });
 }
 
+struct CronArgs {
+  runtime::CronAddArgs add;
+  std::vector<std::string> names;
+};
+
+void AddCronCommands(CLI::App& app, Args& a, CronArgs& c, Command& run) {
+  CLI::App* cron = app.add_subcommand("cron", "Manage scheduled jobs");
+  cron->require_subcommand(1);
+
+  CLI::App* add = cron->add_subcommand(
+      "add", "Schedule a job: add NAME --schedule EXPR (--container CTR | --image IMG) -- CMD...");
+  add->add_option("NAME", c.add.name, "the job's name")->required();
+  add->add_option("CMD", c.add.cmd, "the command, after --")->required();
+  add->add_option("--schedule", c.add.schedule,
+                  "\"MIN HOUR DOM MON DOW\", @hourly, @daily, @weekly, @monthly, @yearly "
+                  "or \"@every 30s\"")
+      ->required();
+  add->add_option("--tz", c.add.tz, "time zone of the schedule (default UTC)");
+  CLI::Option* ctr =
+      add->add_option("--container", c.add.container, "exec in this container (by name)");
+  CLI::Option* img =
+      add->add_option("--image", c.add.image, "run a fresh --rm container of this image");
+  ctr->excludes(img);
+  add->add_option("--timeout", c.add.timeout, "seconds before the run is killed (0: none)")
+      ->check(CLI::NonNegativeNumber);
+  add->add_option("--overlap", c.add.overlap,
+                  "skip (default): no run while the previous one runs; allow")
+      ->check(CLI::IsMember({"skip", "allow"}));
+  add->add_flag("--catch-up", c.add.catch_up,
+                "at start, run once if runs were missed while stratad was down");
+  add->callback([&] {
+    if (c.add.container.empty() && c.add.image.empty()) {
+      throw CLI::RequiredError("--container or --image");
+    }
+    run = [&](CommandContext& ctx) { return runtime::CronAdd(ctx, c.add); };
+  });
+
+  CLI::App* ls = cron->add_subcommand("ls", "List scheduled jobs")->alias("list");
+  ls->add_flag("-q,--quiet", a.quiet, "only show names");
+  AddFormat(ls, a.format);
+  ls->callback([&] {
+    run = [&](CommandContext& ctx) {
+      return runtime::CronList(ctx, ParseFormat(a.format), a.quiet);
+    };
+  });
+
+  CLI::App* inspect = cron->add_subcommand("inspect", "Show jobs' details (JSON)");
+  inspect->add_option("NAME", c.names, "job names")->required();
+  inspect->callback(
+      [&] { run = [&](CommandContext& ctx) { return runtime::CronInspect(ctx, c.names); }; });
+
+  CLI::App* rm = cron->add_subcommand("rm", "Remove scheduled jobs and their history");
+  rm->alias("remove");
+  rm->add_option("NAME", c.names, "job names")->required();
+  rm->callback(
+      [&] { run = [&](CommandContext& ctx) { return runtime::CronRemove(ctx, c.names); }; });
+
+  CLI::App* history = cron->add_subcommand("history", "Show a job's last runs and their output");
+  history->add_option("NAME", a.ref, "job name")->required();
+  AddFormat(history, a.format);
+  history->callback([&] {
+    run = [&](CommandContext& ctx) {
+      return runtime::CronHistory(ctx, a.ref, ParseFormat(a.format));
+    };
+  });
+}
+
 int Main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"strata: images and containers on one host (a client of stratad)", "strata"};
@@ -480,6 +548,8 @@ int Main(int argc, char** argv) {
   AddMountCommands(app, a, run);
   AddStoreCommands(app, a, run);
   AddContainerCommands(app, a, c, run);
+  CronArgs cron_args;
+  AddCronCommands(app, a, cron_args, run);
 
   try {
     app.parse(argc, argv);

@@ -25,6 +25,7 @@
 #include "runtime/api_server.h"
 #include "runtime/child_reaper.h"
 #include "runtime/container_manager.h"
+#include "runtime/cron_scheduler.h"
 #include "runtime/gc_service.h"
 #include "runtime/image_mounts.h"
 #include "fuse/fuse_server.h"
@@ -145,8 +146,13 @@ int Main(int argc, char** argv) {
       {.store = store->get(), .fuse = fuse->get(), .reaper = reaper->get(),
        .runtime = runtime_path});
   if (!containers.ok()) return Fail("containers: " + containers.error().message());
+  // Scheduled jobs, kept in the index; they run once the containers are back.
+  auto cron = runtime::CronScheduler::Open(
+      {.index = &(*store)->index(), .containers = containers->get()});
+  if (!cron.ok()) return Fail(cron.error().message());
 
   runtime::ApiServices services{**store, mounts->get(), containers->get()};
+  services.cron = cron->get();
   auto gc = runtime::GcService::Start({.store = store->get(),
                                        .containers = containers->get(),
                                        .interval = std::chrono::seconds(gc_interval)});
@@ -172,6 +178,7 @@ int Main(int argc, char** argv) {
             std::to_string(metrics->port()) + "/metrics");
   }
   (*containers)->RestoreContainers();
+  (*cron)->Start();
 
   LogInfo("stratad " + std::string(runtime::StrataVersion()) + " serving store " + root + " on " +
           socket + " (runtime " + runtime_path + ")");
@@ -180,12 +187,15 @@ int Main(int argc, char** argv) {
   }
   LogInfo(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
   // Containers first: requests waiting on them (wait, logs -f) then end,
-  // so the server's Stop does not wait for them forever.
+  // so the server's Stop does not wait for them forever. No job starts
+  // meanwhile; the jobs' runs end with the containers.
+  (*cron)->Shutdown();
   (*containers)->Shutdown();
   (*server)->Stop();
   metrics.reset();
   // Tear down in reverse order: nothing may use what is already gone.
   server = Error();
+  cron = Error();
   gc = Error();
   containers = Error();
   reaper = Error();
