@@ -18,6 +18,11 @@
 //   POST   /v1/mounts                    {image, path, writable}   -> 201 the mount
 //   DELETE /v1/mounts/{ref}              {ref} = the mount's path  -> {"unmounted"}
 //
+// Registries (registry_routes.cc):
+//   POST   /v1/images/pull               {ref, platform, auth}         NDJSON stream
+//   POST   /v1/images/{ref}/push         {target, compression, chunk_size, auth}  NDJSON
+//   POST   /v1/registry/login            {registry, username, password} -> {"status"}
+//
 // Containers and volumes (container_routes.cc; {ref} = a container's ID,
 // ID prefix or name, or a volume's name):
 //   GET    /v1/containers?all=1          {"containers":[container...]}
@@ -68,6 +73,11 @@ class ContainerManager;
 class CronScheduler;
 class GcService;
 class ImageMounts;
+}  // namespace strata::runtime
+namespace strata::registry {
+class Registries;
+}  // namespace strata::registry
+namespace strata::runtime {
 
 // What the routes act on. Services that are absent (a router over a bare
 // store, in tests) answer their routes with ENOTSUP.
@@ -77,6 +87,7 @@ struct ApiServices {
   ContainerManager* containers = nullptr;
   CronScheduler* cron = nullptr;
   GcService* gc = nullptr;
+  registry::Registries* registries = nullptr;  // absent: loopback registries only
 };
 
 struct ApiRequest {
@@ -112,7 +123,8 @@ class ApiRouter {
         mounts_(services.mounts),
         containers_(services.containers),
         cron_(services.cron),
-        gc_(services.gc) {}
+        gc_(services.gc),
+        registries_(services.registries) {}
 
   // Answers request through writer exactly once. Unknown paths get 404,
   // a known path with another method 405; handler errors get the status
@@ -158,6 +170,11 @@ class ApiRouter {
   Status InspectVolume(Call& call);
   Status RemoveVolume(Call& call);
   Result<ContainerManager*> Containers();
+  // Registries (registry_routes.cc).
+  Status PullImage(Call& call);
+  Status PushImage(Call& call);
+  Status RegistryLogin(Call& call);
+  registry::Registries& Registries();
   // Scheduled jobs (cron_routes.cc).
   Status ListCronJobs(Call& call);
   Status AddCronJob(Call& call);
@@ -178,6 +195,7 @@ class ApiRouter {
   ContainerManager* containers_;
   CronScheduler* cron_;
   GcService* gc_;
+  registry::Registries* registries_;
 };
 
 }  // namespace strata::runtime

@@ -22,6 +22,7 @@
 #include "runtime/container_commands.h"
 #include "runtime/cron_commands.h"
 #include "runtime/image_commands.h"
+#include "runtime/registry_commands.h"
 #include "runtime/maintenance_commands.h"
 
 namespace strata::tools {
@@ -173,6 +174,42 @@ void AddImageCommands(CLI::App& app, Args& a, Command& run) {
     run = [&](CommandContext& ctx) {
       return runtime::ImageExport(ctx, a.ref, a.path.empty() ? a.output : a.path, a.archive_format);
     };
+  });
+}
+
+struct RegistryArgs {
+  runtime::PullArgs pull;
+  runtime::PushArgs push;
+  runtime::LoginArgs login;
+};
+
+void AddRegistryCommands(CLI::App& app, RegistryArgs& r, Command& run) {
+  CLI::App* pull = app.add_subcommand("pull", "Pull an image from a registry: pull REF");
+  pull->add_option("REF", r.pull.ref, "NAME[:TAG|@DIGEST] (Docker Hub unless a host is given)")
+      ->required();
+  pull->add_option("--platform", r.pull.platform, "os/arch[/variant] to pick from an image index");
+  pull->callback([&] { run = [&](CommandContext& ctx) { return runtime::Pull(ctx, r.pull); }; });
+
+  CLI::App* push = app.add_subcommand("push", "Push an image to a registry: push IMG [REF]");
+  push->add_option("IMG", r.push.image, "image name or ID")->required();
+  push->add_option("REF", r.push.target, "where to: NAME[:TAG] (default: the image's name)");
+  push->add_option("--compression", r.push.compression, "layer compression: gzip or zstd")
+      ->check(CLI::IsMember({"gzip", "zstd"}));
+  push->add_option("--chunk-size", r.push.chunk_size,
+                   "upload blobs larger than this in PATCHes of this many bytes (0: one PUT)");
+  push->callback([&] { run = [&](CommandContext& ctx) { return runtime::Push(ctx, r.push); }; });
+
+  CLI::App* login = app.add_subcommand("login", "Log in to a registry: login [REGISTRY]");
+  login->add_option("REGISTRY", r.login.registry, "host[:port] (default: Docker Hub)");
+  login->add_option("-u,--username", r.login.username, "user name");
+  login->add_option("-p,--password", r.login.password, "password (prefer --password-stdin)");
+  login->add_flag("--password-stdin", r.login.password_stdin, "read the password from stdin");
+  login->callback([&] { run = [&](CommandContext& ctx) { return runtime::Login(ctx, r.login); }; });
+
+  CLI::App* logout = app.add_subcommand("logout", "Forget a registry's credentials");
+  logout->add_option("REGISTRY", r.login.registry, "host[:port] (default: Docker Hub)");
+  logout->callback([&] {
+    run = [&](CommandContext& ctx) { return runtime::Logout(ctx, r.login.registry); };
   });
 }
 
@@ -546,6 +583,8 @@ int Main(int argc, char** argv) {
   a.exit_code = &c.exit_code;
   AddImageCommands(app, a, run);
   AddMountCommands(app, a, run);
+  RegistryArgs registry_args;
+  AddRegistryCommands(app, registry_args, run);
   AddStoreCommands(app, a, run);
   AddContainerCommands(app, a, c, run);
   CronArgs cron_args;

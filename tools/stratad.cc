@@ -29,6 +29,7 @@
 #include "runtime/gc_service.h"
 #include "runtime/image_mounts.h"
 #include "fuse/fuse_server.h"
+#include "registry/registries.h"
 #include "monitor/monitor.h"
 #include "storage/store.h"
 
@@ -96,6 +97,14 @@ int Main(int argc, char** argv) {
                  "seconds between garbage collections (0: none, the default; 'strata gc' "
                  "collects on request)")
       ->check(CLI::NonNegativeNumber);
+  registry::RegistriesOptions registry_options;
+  app.add_option("--insecure-registry", registry_options.insecure,
+                 "HOST[:PORT] reached over plain HTTP or unverified TLS (repeatable; loopback "
+                 "registries always are)")
+      ->allow_extra_args(false);
+  app.add_option("--max-concurrent-transfers", registry_options.parallel,
+                 "layers pulled or pushed at once per image")
+      ->capture_default_str();
   app.add_option("--runtime", runtime_path,
                  "OCI runtime for containers: strata-runtime, runc or crun (default: "
                  "strata-runtime beside stratad, else runc from PATH)");
@@ -152,6 +161,8 @@ int Main(int argc, char** argv) {
   if (!cron.ok()) return Fail(cron.error().message());
 
   runtime::ApiServices services{**store, mounts->get(), containers->get()};
+  registry::Registries registries(registry_options);
+  services.registries = &registries;
   services.cron = cron->get();
   auto gc = runtime::GcService::Start({.store = store->get(),
                                        .containers = containers->get(),

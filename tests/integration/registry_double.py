@@ -1,0 +1,275 @@
+"""Test doubles around Debian's docker-registry, for test_registry.py and
+tools/bench/pull (python3 standard library only).
+
+Registry   a docker-registry on 127.0.0.1:PORT with a temporary config and
+           filesystem storage; optional htpasswd (bcrypt) basic auth.
+Proxy      an HTTP proxy in front of it that records every request and can
+           throttle blob downloads, corrupt a blob, drop every connection
+           (stop, then start again on the same port), and demand bearer
+           tokens from its own token endpoint (/token), the test double of a
+           token server.
+"""
+
+import base64
+import http.client
+import http.server
+import json
+import os
+import secrets
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+
+
+def host_address():
+    """A non-loopback IPv4 address of this host (where plain HTTP is not the
+    default), or None."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.connect(("192.0.2.1", 9))  # no packet is sent
+        address = s.getsockname()[0]
+    except OSError:
+        return None
+    finally:
+        s.close()
+    return None if address.startswith("127.") else address
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Registry:
+    def __init__(self, workdir, port=None, htpasswd=None, address="127.0.0.1", tls=False):
+        self.dir = workdir
+        self.address = address
+        self.tls = tls
+        self.port = port or free_port()
+        self.proc = None
+        self.log_path = os.path.join(workdir, "registry.log")
+        config = [
+            "version: 0.1",
+            "log:",
+            "  level: info",
+            "storage:",
+            "  filesystem:",
+            "    rootdirectory: %s" % os.path.join(workdir, "data"),
+            "http:",
+            "  addr: %s:%d" % (address, self.port),
+        ]
+        if tls:
+            # A self-signed certificate: verification must fail.
+            cert, key = os.path.join(workdir, "cert.pem"), os.path.join(workdir, "key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                            "1", "-subj", "/CN=strata-test", "-keyout", key, "-out", cert],
+                           check=True, capture_output=True)
+            config += ["  tls:", "    certificate: %s" % cert, "    key: %s" % key]
+        if htpasswd:
+            user, password = htpasswd
+            path = os.path.join(workdir, "htpasswd")
+            out = subprocess.run(["htpasswd", "-Bbn", user, password], check=True,
+                                 capture_output=True, text=True).stdout
+            with open(path, "w") as f:
+                f.write(out)
+            config += ["auth:", "  htpasswd:", "    realm: strata-test", "    path: %s" % path]
+        self.config = os.path.join(workdir, "config.yml")
+        with open(self.config, "w") as f:
+            f.write("\n".join(config) + "\n")
+
+    @property
+    def host(self):
+        return "%s:%d" % (self.address, self.port)
+
+    def start(self, timeout=20):
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(["docker-registry", "serve", self.config], stdout=log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.tls:
+                    socket.create_connection((self.address, self.port), timeout=1).close()
+                    return self
+                urllib.request.urlopen("http://%s/v2/" % self.host, timeout=1)
+                return self
+            except urllib.error.HTTPError:
+                return self  # 401: up, with auth
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise AssertionError("docker-registry exited: %s" % self.log())
+                time.sleep(0.05)
+        raise AssertionError("docker-registry did not start: %s" % self.log())
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read()[-3000:].decode(errors="replace")
+        except OSError:
+            return ""
+
+
+class Proxy:
+    """Forwards to UPSTREAM (host:port); records (method, path, headers)."""
+
+    def __init__(self, upstream, port=None):
+        self.upstream = upstream
+        self.port = port or free_port()
+        self.requests = []
+        self.lock = threading.Lock()
+        self.throttle = None       # bytes per second for blob GETs
+        self.corrupt = set()       # blob digests whose content is altered
+        self.stream_progress = 0   # blob bytes sent by throttled responses
+        self.tokens = None         # when a set: bearer tokens required
+        self.credentials = None    # (user, password) the token endpoint wants
+        self.token_requests = []
+        self.server = None
+        self.generation = 0
+
+    @property
+    def host(self):
+        return "127.0.0.1:%d" % self.port
+
+    def require_tokens(self, credentials=None):
+        self.tokens = set()
+        self.credentials = credentials
+
+    def start(self):
+        proxy = self
+        generation = self.generation
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _token(self):
+                with proxy.lock:
+                    proxy.token_requests.append(self.path)
+                if proxy.credentials:
+                    want = "Basic " + base64.b64encode(
+                        ("%s:%s" % proxy.credentials).encode()).decode()
+                    if self.headers.get("Authorization") != want:
+                        return self._reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
+                token = secrets.token_hex(16)
+                with proxy.lock:
+                    proxy.tokens.add(token)
+                self._reply(200, json.dumps({"token": token, "expires_in": 300}).encode())
+
+            def _reply(self, status, body, headers=()):
+                self.send_response(status)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def _forward(self):
+                if self.path.startswith("/token"):
+                    return self._token()
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                with proxy.lock:
+                    proxy.requests.append((self.command, self.path, dict(self.headers)))
+                if proxy.tokens is not None:
+                    auth = self.headers.get("Authorization", "")
+                    if not (auth.startswith("Bearer ") and auth[7:] in proxy.tokens):
+                        parts = self.path.split("/")
+                        name = "/".join(parts[2:-2]) if len(parts) > 4 else ""
+                        challenge = ('Bearer realm="http://%s/token",service="strata-test"'
+                                     % proxy.host)
+                        if name:
+                            challenge += ',scope="repository:%s:pull"' % name
+                        return self._reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
+                                           [("WWW-Authenticate", challenge)])
+                headers = {}
+                for k, v in self.headers.items():
+                    if k.lower() in ("authorization", "connection"):
+                        continue
+                    headers[k] = headers[k] + ", " + v if k in headers else v
+                conn = http.client.HTTPConnection(proxy.upstream, timeout=60)
+                try:
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    resp = conn.getresponse()
+                except OSError:
+                    return self._reply(502, b'{"errors":[{"code":"UNAVAILABLE"}]}')
+                data = resp.read() if self.command != "HEAD" else b""
+                digest = self.path.rsplit("/", 1)[-1]
+                is_blob = "/blobs/sha256:" in self.path and self.command == "GET"
+                if is_blob and digest in proxy.corrupt and data:
+                    mid = len(data) // 2
+                    data = data[:mid] + bytes([data[mid] ^ 0xFF]) + data[mid + 1:]
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(k, v)
+                length = resp.getheader("Content-Length") if self.command == "HEAD" else len(data)
+                self.send_header("Content-Length", str(length or 0))
+                self.end_headers()
+                conn.close()
+                if self.command == "HEAD":
+                    return
+                if is_blob and proxy.throttle:
+                    step = max(1, proxy.throttle // 20)
+                    for i in range(0, len(data), step):
+                        if proxy.generation != generation:
+                            self.close_connection = True
+                            self.connection.shutdown(socket.SHUT_RDWR)
+                            return
+                        self.wfile.write(data[i:i + step])
+                        with proxy.lock:
+                            proxy.stream_progress += len(data[i:i + step])
+                        time.sleep(0.05)
+                else:
+                    self.wfile.write(data)
+
+            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _forward
+
+        class Server(http.server.ThreadingHTTPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        """Closes the listener and cuts every response in flight."""
+        self.generation += 1
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def count(self, predicate):
+        with self.lock:
+            return sum(1 for m, p, h in self.requests if predicate(m, p, h))
+
+    def reset(self):
+        with self.lock:
+            self.requests = []
+            self.token_requests = []
+
+
+def is_layer_upload(method, path, headers):
+    """A request that sends blob content (PATCH, or a PUT of an upload)."""
+    return "/blobs/uploads/" in path and method in ("PATCH", "PUT")

@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+"""Registries: push and pull against Debian's docker-registry on loopback.
+
+A proxy in front of the registry (registry_double.py) counts requests,
+throttles, corrupts a blob, drops connections, and plays the token server
+for the bearer flow.
+
+  - push -> pull into a second store: the same image ID and the same tree
+    through `strata mount`; skopeo reads what strata pushed; a second push
+    uploads no layer; a push to another repository mounts the layers; zstd
+    and chunked uploads give the same image ID back
+  - basic auth (htpasswd): refused without login and with a wrong password
+    (config.json unchanged), login writes config.json 0600, logout removes it
+  - bearer tokens: fetched from the token endpoint and reused until expiry
+  - the registry stopped mid-pull and restarted: the pull resumes (Range)
+  - a corrupted blob: the pull is refused, the store unchanged
+  - one-line errors: unknown repository, registry down
+"""
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import stat
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import registry_double  # noqa: E402
+from registry_double import Proxy, Registry, is_layer_upload  # noqa: E402
+
+NO_METRICS = ["--metrics-addr", "none"]
+
+
+class RegistryTest(harness.StrataTestCase):
+    def setUp(self):
+        self.work = harness.temp_dir("strata-it-registry-")
+        self.docker_config = os.path.join(self.work, "docker")
+        os.environ["DOCKER_CONFIG"] = self.docker_config
+
+    def registry(self, htpasswd=None):
+        reg = Registry(harness.temp_dir("strata-it-reg-"), htpasswd=htpasswd).start()
+        self.addCleanup(reg.stop)
+        return reg
+
+    def proxy(self, reg):
+        p = Proxy(reg.host).start()
+        self.addCleanup(p.stop)
+        return p
+
+    def daemon(self):
+        return self.start_stratad(extra_args=NO_METRICS)
+
+    def mounted_tree(self, daemon, ref):
+        d = harness.temp_dir("strata-it-mnt-")
+        daemon.ok("mount", ref, d)
+        try:
+            return harness.tree_manifest(d)
+        finally:
+            daemon.ok("umount", d)
+
+    def test_push_pull_round_trip(self):
+        fx = self.fixtures()
+        reg = self.registry()
+        proxy = self.proxy(reg)
+        src = self.daemon()
+        image = self.import_image(src, fx.docker_archive("busybox-plus"), "busybox-plus")
+        ref = "%s/strata/plus:v1" % proxy.host
+        r = src.ok("push", "busybox-plus", ref)
+        self.assertIn("2 layers uploaded", r.stdout)
+        self.assertEqual(proxy.count(is_layer_upload), 3)  # two layers and the config
+
+        dst = self.daemon()
+        r = dst.ok("pull", ref)
+        self.assertIn("2 layers fetched", r.stdout)
+        self.assertEqual(self.image_id(dst, ref), image)
+        self.assertEqual(self.mounted_tree(dst, ref), self.mounted_tree(src, "busybox-plus"))
+
+        # skopeo reads what strata pushed.
+        r = harness.run(["skopeo", "inspect", "--tls-verify=false", "docker://" + ref])
+        self.assertEqual(r.rc, 0, r)
+        info = json.loads(r.stdout)
+        self.assertEqual(len(info["Layers"]), 2)
+        raw = harness.run(["skopeo", "inspect", "--raw", "--config", "--tls-verify=false",
+                           "docker://" + ref])
+        self.assertEqual(raw.rc, 0, raw)
+        self.assertEqual(harness.hashlib.sha256(raw.stdout.encode()).hexdigest(), image)
+
+        # A second push uploads nothing; nor does a push of the same layers
+        # to another repository of the registry (cross-repository mount).
+        proxy.reset()
+        r = src.ok("push", "busybox-plus", ref)
+        self.assertIn("0 layers uploaded", r.stdout)
+        self.assertEqual(proxy.count(is_layer_upload), 0, proxy.requests)
+        proxy.reset()
+        r = src.ok("push", "busybox-plus", "%s/other/plus:v1" % proxy.host)
+        self.assertIn("2 mounted", r.stdout)
+        self.assertEqual(proxy.count(lambda m, p, h: "mount=" in p), 2)
+        layer_uploads = proxy.count(lambda m, p, h: m == "PATCH" or (
+            m == "PUT" and "/blobs/uploads/" in p and image not in p))
+        self.assertEqual(layer_uploads, 0, proxy.requests)
+
+        # zstd in chunks of 64 KiB: other blobs, the same image.
+        proxy.reset()
+        zref = "%s/strata/plus-zstd:v1" % proxy.host
+        src.ok("push", "busybox-plus", zref, "--compression", "zstd", "--chunk-size", "65536")
+        self.assertGreater(proxy.count(lambda m, p, h: m == "PATCH"), 2)
+        third = self.daemon()
+        third.ok("pull", zref)
+        self.assertEqual(self.image_id(third, zref), image)
+        manifest = json.loads(harness.run(["skopeo", "inspect", "--raw", "--tls-verify=false",
+                                           "docker://" + zref]).stdout)
+        self.assertTrue(all(l["mediaType"].endswith("+zstd") for l in manifest["layers"]))
+
+        # A pull of an image sharing the base fetches only the new layer.
+        src.ok("image", "import", fx.layout("busybox"), "--tag", "busybox")
+        bref = "%s/strata/busybox:v1" % proxy.host
+        src.ok("push", "busybox", bref)
+        r = third.ok("pull", bref)
+        self.assertIn("0 layers fetched", r.stdout)
+        self.assertIn("1 already present", r.stdout)
+
+    def test_platform_choice_in_an_index(self):
+        # An image index: busybox as linux/amd64, busybox-plus as linux/arm64.
+        fx = self.fixtures()
+        reg = self.registry()
+        layout = os.path.join(harness.temp_dir("strata-it-index-"), "layout")
+        blobs = os.path.join(layout, "blobs", "sha256")
+        os.makedirs(blobs)
+        entries = []
+        for name, arch in (("busybox", "amd64"), ("busybox-plus", "arm64")):
+            src = fx.layout(name)
+            for blob in os.listdir(os.path.join(src, "blobs", "sha256")):
+                shutil.copy(os.path.join(src, "blobs", "sha256", blob), blobs)
+            with open(os.path.join(src, "index.json")) as f:
+                entry = json.load(f)["manifests"][0]
+            entry.pop("annotations", None)
+            entry["platform"] = {"os": "linux", "architecture": arch}
+            entries.append(entry)
+        index = json.dumps({"schemaVersion": 2,
+                            "mediaType": "application/vnd.oci.image.index.v1+json",
+                            "manifests": entries}).encode()
+        digest = hashlib.sha256(index).hexdigest()
+        with open(os.path.join(blobs, digest), "wb") as f:
+            f.write(index)
+        with open(os.path.join(layout, "index.json"), "w") as f:
+            json.dump({"schemaVersion": 2, "manifests": [{
+                "mediaType": "application/vnd.oci.image.index.v1+json",
+                "digest": "sha256:" + digest, "size": len(index)}]}, f)
+        with open(os.path.join(layout, "oci-layout"), "w") as f:
+            f.write('{"imageLayoutVersion":"1.0.0"}')
+        ref = "%s/multi/box:v1" % reg.host
+        r = harness.run(["skopeo", "copy", "--all", "--dest-tls-verify=false", "oci:" + layout,
+                         "docker://" + ref])
+        self.assertEqual(r.rc, 0, r)
+        d = self.daemon()
+        d.ok("pull", ref)
+        self.assertEqual(self.image_id(d, ref), harness.hex_id(fx.image_id("busybox")))
+        d.ok("pull", "--platform", "linux/arm64", ref)
+        self.assertEqual(self.image_id(d, ref), harness.hex_id(fx.image_id("busybox-plus")))
+        r = d.strata("pull", "--platform", "linux/s390x", ref)
+        self.assertOneLineError(r)
+
+    def test_basic_auth_login_logout(self):
+        fx = self.fixtures()
+        reg = self.registry(htpasswd=("alice", "s3cret"))
+        d = self.daemon()
+        self.import_image(d, fx.layout("busybox"), "busybox")
+        ref = "%s/auth/busybox:v1" % reg.host
+        r = d.strata("push", "busybox", ref)
+        self.assertOneLineError(r)
+        self.assertIn("login", r.stderr)
+
+        config = os.path.join(self.docker_config, "config.json")
+        r = harness.run([harness.STRATA, "login", reg.host, "-u", "alice", "--password-stdin"],
+                        env=dict(os.environ, STRATA_SOCKET=d.socket), input="wrong\n")
+        self.assertOneLineError(r)
+        self.assertIn("authentication refused", r.stderr)
+        self.assertFalse(os.path.exists(config))
+
+        r = harness.run([harness.STRATA, "login", reg.host, "-u", "alice", "--password-stdin"],
+                        env=dict(os.environ, STRATA_SOCKET=d.socket), input="s3cret\n")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(stat.S_IMODE(os.stat(config).st_mode), 0o600)
+        with open(config) as f:
+            auths = json.load(f)["auths"]
+        self.assertEqual(base64.b64decode(auths[reg.host]["auth"]).decode(), "alice:s3cret")
+
+        d.ok("push", "busybox", ref)
+        other = self.daemon()
+        other.ok("pull", ref)
+        self.assertEqual(self.image_id(other, ref), harness.hex_id(fx.image_id("busybox")))
+
+        r = d.ok("logout", reg.host)
+        with open(config) as f:
+            self.assertNotIn(reg.host, json.load(f)["auths"])
+        r = other.strata("pull", ref)
+        self.assertOneLineError(r)
+
+    def test_bearer_tokens(self):
+        fx = self.fixtures()
+        reg = self.registry()
+        proxy = self.proxy(reg)
+        proxy.require_tokens(credentials=("bob", "pw"))
+        d = self.daemon()
+        self.import_image(d, fx.layout("busybox"), "busybox")
+        ref = "%s/tok/busybox:v1" % proxy.host
+        r = d.strata("push", "busybox", ref)
+        self.assertOneLineError(r)
+        self.assertIn("authentication refused", r.stderr)
+        harness.run([harness.STRATA, "login", proxy.host, "-u", "bob", "--password-stdin"],
+                    env=dict(os.environ, STRATA_SOCKET=d.socket), input="pw\n")
+        d.ok("push", "busybox", ref)
+        other = self.daemon()
+        proxy.reset()
+        other.ok("pull", ref)
+        other.ok("pull", ref)
+        self.assertEqual(self.image_id(other, ref), harness.hex_id(fx.image_id("busybox")))
+        # One token for the pull scope, reused by the second pull.
+        self.assertEqual(len(proxy.token_requests), 1, proxy.token_requests)
+        self.assertIn("scope=repository%3Atok%2Fbusybox%3Apull", proxy.token_requests[0])
+
+    def test_resume_after_registry_restart(self):
+        fx = self.fixtures()
+        reg = self.registry()
+        proxy = self.proxy(reg)
+        src = self.daemon()
+        image = self.import_image(src, fx.layout("busybox"), "busybox")
+        ref = "%s/resume/busybox:v1" % proxy.host
+        src.ok("push", "busybox", ref)
+        dst = self.daemon()
+        proxy.throttle = 200 * 1024
+        proxy.reset()
+        puller = harness.subprocess.Popen(
+            [harness.STRATA, "pull", ref], env=dict(os.environ, STRATA_SOCKET=dst.socket),
+            stdout=harness.subprocess.PIPE, stderr=harness.subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 20
+            while proxy.stream_progress < 200 * 1024 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertGreaterEqual(proxy.stream_progress, 200 * 1024)
+            proxy.stop()
+            reg.stop()
+            time.sleep(1.5)
+            reg.start()
+            proxy.throttle = None
+            proxy.start()
+            out, err = puller.communicate(timeout=90)
+        finally:
+            if puller.poll() is None:
+                puller.kill()
+        self.assertEqual(puller.returncode, 0, err)
+        self.assertIn("resumed", out)
+        ranges = [h.get("Range") for m, p, h in proxy.requests if "Range" in h]
+        self.assertTrue(ranges and ranges[-1].startswith("bytes=") and ranges[-1] != "bytes=0-",
+                        proxy.requests)
+        self.assertEqual(self.image_id(dst, ref), image)
+        self.assertEqual(self.mounted_tree(dst, ref), self.mounted_tree(src, "busybox"))
+
+    def test_corrupted_blob_is_refused(self):
+        fx = self.fixtures()
+        reg = self.registry()
+        proxy = self.proxy(reg)
+        src = self.daemon()
+        self.import_image(src, fx.docker_archive("busybox-plus"), "busybox-plus")
+        ref = "%s/bad/plus:v1" % proxy.host
+        src.ok("push", "busybox-plus", ref)
+        manifest = json.loads(harness.run(["skopeo", "inspect", "--raw", "--tls-verify=false",
+                                           "docker://" + ref]).stdout)
+        proxy.corrupt = {manifest["layers"][1]["digest"]}
+        dst = self.daemon()
+        self.import_image(dst, fx.layout("busybox"), "busybox")
+        before = self.snapshot(dst)
+        r = dst.strata("pull", ref)
+        self.assertOneLineError(r)
+        self.assertIn("mismatch", r.stderr)
+        self.assertEqual(self.snapshot(dst), before)
+
+    def test_one_line_errors(self):
+        reg = self.registry()
+        d = self.daemon()
+        r = d.strata("pull", "%s/no/such:v1" % reg.host)
+        self.assertOneLineError(r)
+        self.assertIn("repository no/such not found", r.stderr)
+        down = "127.0.0.1:%d" % registry_double.free_port()
+        r = d.strata("pull", "%s/x/y:v1" % down)
+        self.assertOneLineError(r)
+        self.assertIn("cannot reach " + down, r.stderr)
+        r = d.strata("pull", "Bad:Ref::")
+        self.assertOneLineError(r)
+
+    def test_tls(self):
+        address = registry_double.host_address()
+        self.assertIsNotNone(address, "this host has no non-loopback IPv4 address")
+        fx = self.fixtures()
+        reg = Registry(harness.temp_dir("strata-it-reg-"), address=address, tls=True).start()
+        self.addCleanup(reg.stop)
+        d = self.daemon()
+        self.import_image(d, fx.layout("busybox"), "busybox")
+        ref = "%s/tls/busybox:v1" % reg.host
+        before = self.snapshot(d)
+        r = d.strata("push", "busybox", ref)
+        self.assertOneLineError(r)
+        self.assertIn("TLS with %s failed" % reg.host, r.stderr)
+        r = d.strata("pull", ref)
+        self.assertOneLineError(r)
+        self.assertIn("TLS with %s failed" % reg.host, r.stderr)
+        self.assertEqual(self.snapshot(d), before)
+        # --insecure-registry: TLS without verification.
+        insecure = self.start_stratad(extra_args=NO_METRICS + ["--insecure-registry", address])
+        self.import_image(insecure, fx.layout("busybox"), "busybox")
+        insecure.ok("push", "busybox", ref)
+        insecure.ok("pull", ref)
+
+
+if __name__ == "__main__":
+    try:
+        harness.require_tools("docker-registry", "htpasswd")
+    except harness.SkipModule as e:
+        print("SKIP: %s" % e)
+        sys.exit(harness.SKIP)
+    harness.main()

@@ -1,0 +1,125 @@
+// Unit tests of the registry component's pure parts: references, auth
+// challenges, base64, the docker config.json credentials file.
+#define BOOST_TEST_MODULE registry
+#include <sys/stat.h>
+
+#include <vector>
+
+#include <boost/test/unit_test.hpp>
+
+#include "common/fs.h"
+#include "registry/auth.h"
+#include "registry/credentials_file.h"
+#include "registry/reference.h"
+
+using namespace strata;
+using namespace strata::registry;
+
+BOOST_AUTO_TEST_CASE(references_resolve_like_docker) {
+  auto r = Reference::Parse("busybox");
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->registry == "docker.io");
+  BOOST_TEST(r->repository == "library/busybox");
+  BOOST_TEST(r->tag == "latest");
+  BOOST_TEST(r->Endpoint() == "registry-1.docker.io");
+  BOOST_TEST(r->Familiar() == "busybox:latest");
+
+  r = Reference::Parse("user/app:v2");
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->repository == "user/app");
+  BOOST_TEST(r->Familiar() == "user/app:v2");
+
+  r = Reference::Parse("localhost:5000/a/b");
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->registry == "localhost:5000");
+  BOOST_TEST(r->repository == "a/b");
+  BOOST_TEST(r->Familiar() == "localhost:5000/a/b:latest");
+
+  std::string hex(64, 'a');
+  r = Reference::Parse("ghcr.io/o/app@sha256:" + hex);
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->tag.empty());
+  BOOST_TEST(r->ManifestRef() == "sha256:" + hex);
+
+  for (const char* bad : {"", "UPPER/case", "a//b", "a:", "x@sha256:12", "-a", "a/b:t t"}) {
+    BOOST_TEST(!Reference::Parse(bad).ok(), bad);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(loopback_registries) {
+  BOOST_TEST(IsLoopbackRegistry("localhost:5000"));
+  BOOST_TEST(IsLoopbackRegistry("127.0.0.1"));
+  BOOST_TEST(IsLoopbackRegistry("[::1]:5000"));
+  BOOST_TEST(!IsLoopbackRegistry("registry.example.com"));
+  BOOST_TEST(!IsLoopbackRegistry("10.0.0.1:5000"));
+}
+
+BOOST_AUTO_TEST_CASE(challenges_parse) {
+  auto c = ParseChallenge(
+      R"(Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull,push")");
+  BOOST_REQUIRE(c.ok());
+  BOOST_TEST(c->scheme == "bearer");
+  BOOST_TEST(c->params["realm"] == "https://auth.docker.io/token");
+  BOOST_TEST(c->params["service"] == "registry.docker.io");
+  BOOST_TEST(c->params["scope"] == "repository:library/busybox:pull,push");
+  c = ParseChallenge("Basic realm=registry");
+  BOOST_REQUIRE(c.ok());
+  BOOST_TEST(c->scheme == "basic");
+  BOOST_TEST(c->params["realm"] == "registry");
+  BOOST_TEST(!ParseChallenge("").ok());
+}
+
+BOOST_AUTO_TEST_CASE(base64_round_trips) {
+  for (const std::string& s :
+       std::vector<std::string>{"", "a", "ab", "abc", "alice:s3cret", std::string("\0\xff", 2)}) {
+    auto back = Base64Decode(Base64Encode(s));
+    BOOST_REQUIRE(back.has_value());
+    BOOST_TEST(*back == s);
+  }
+  BOOST_TEST(Base64Encode("alice:s3cret") == "YWxpY2U6czNjcmV0");
+  BOOST_TEST(*Base64Decode("YWxpY2U6czNjcmV0") == "alice:s3cret");
+}
+
+BOOST_AUTO_TEST_CASE(token_cache_expires) {
+  TokenCache cache;
+  cache.Put("k", "t", TokenCache::Clock::now() + std::chrono::hours(1));
+  cache.Put("old", "t", TokenCache::Clock::now() - std::chrono::seconds(1));
+  BOOST_TEST(cache.Get("k").value_or("") == "t");
+  BOOST_TEST(!cache.Get("old").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(credentials_file_keeps_other_members) {
+  auto dir = TempDir::Create("/tmp", "registry-test-");
+  BOOST_REQUIRE(dir.ok());
+  std::string path = dir->path() + "/docker/config.json";
+  BOOST_REQUIRE(MakeDirs(dir->path() + "/docker", 0700).ok());
+  BOOST_REQUIRE(
+      WriteFileAtomic(
+          path, R"({"credsStore":"x","auths":{"https://index.docker.io/v1/":{"auth":"dTpw"}}})")
+          .ok());
+  CredentialsFile file(path);
+  auto hub = file.Lookup("docker.io");
+  BOOST_REQUIRE(hub.ok());
+  BOOST_REQUIRE(hub->has_value());
+  BOOST_TEST((*hub)->username == "u");
+  BOOST_TEST((*hub)->password == "p");
+
+  BOOST_REQUIRE(file.Store("localhost:5000", {"alice", "s3:cret"}).ok());
+  struct stat st;
+  BOOST_REQUIRE(::stat(path.c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 0777) == 0600u);
+  auto local = file.Lookup("localhost:5000");
+  BOOST_REQUIRE(local.ok() && local->has_value());
+  BOOST_TEST((*local)->password == "s3:cret");
+  auto text = ReadFile(path);
+  BOOST_REQUIRE(text.ok());
+  BOOST_TEST(text->find("\"credsStore\":\"x\"") != std::string::npos);
+
+  auto erased = file.Erase("localhost:5000");
+  BOOST_REQUIRE(erased.ok());
+  BOOST_TEST(*erased);
+  auto gone = file.Lookup("localhost:5000");
+  BOOST_REQUIRE(gone.ok());
+  BOOST_TEST(!gone->has_value());
+  BOOST_TEST(!*file.Erase("localhost:5000"));
+}
