@@ -4,10 +4,12 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <thread>
 
 #include "storage/byte_source.h"
 #include "storage/layer_importer.h"
+#include "storage/lease.h"
 #include "storage/oci.h"
 
 namespace strata::registry {
@@ -184,6 +186,11 @@ Result<PullResult> PullImage(storage::Store& store, RegistryClient& client, cons
                              const PullOptions& options) {
   ASSIGN_OR_RETURN(oci::Platform platform, oci::ParsePlatform(options.platform));
   const std::string where = ref.Familiar();
+  // GC waits while the pull dedups and reuses layers, until its commit
+  // (storage/write_gate.h); the lease marks the work in progress.
+  std::shared_lock gate(store.write_gate());
+  ASSIGN_OR_RETURN(auto lease,
+                   storage::Lease::Acquire(store.index(), {.description = "pull " + where}));
   ASSIGN_OR_RETURN(Resolved resolved, ResolveManifest(client, ref, platform));
   ASSIGN_OR_RETURN(oci::Manifest manifest, oci::ParseManifest(resolved.manifest, where));
   const oci::Descriptor& cd = manifest.config;

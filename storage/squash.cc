@@ -191,6 +191,16 @@ Result<SquashResult> SquashImage(Store& store, const std::string& ref, const std
         return Ok();
       }));
 
+  // A link's target may have been replaced by an upper layer: it stays in
+  // the group only while it is still the same file.
+  std::map<std::string, const Entry*> by_path;
+  for (const auto& [path, e] : view) by_path.emplace(path, &e);
+  auto same_file = [&](const Entry& e) {
+    auto it = by_path.find(e.hardlink_to);
+    return it != by_path.end() && it->second->type == EntryType::kRegular &&
+           it->second->size == e.size && it->second->object == e.object;
+  };
+
   SquashTar tar(store);
   RETURN_IF_ERROR(tar.Open());
   LayerContents layer;
@@ -201,7 +211,7 @@ Result<SquashResult> SquashImage(Store& store, const std::string& ref, const std
     out.opaque = false;
     std::string link;
     if (e.type == EntryType::kRegular) {
-      const std::string group = e.hardlink_to.empty() ? path : e.hardlink_to;
+      const std::string group = !e.hardlink_to.empty() && same_file(e) ? e.hardlink_to : path;
       auto [it, first] = first_name.emplace(group, path);
       if (!first) link = it->second;
       out.hardlink_to = link;
