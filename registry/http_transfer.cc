@@ -207,6 +207,7 @@ size_t HttpTransfer::OnUpload(char* data, size_t size, size_t n, void* self) {
   ssize_t got = ::pread(r.body_fd, data, take, static_cast<off_t>(r.body_offset + t->uploaded_));
   if (got <= 0) return CURL_READFUNC_ABORT;
   t->uploaded_ += static_cast<uint64_t>(got);
+  if (r.on_upload) r.on_upload(t->uploaded_);
   return static_cast<size_t>(got);
 }
 

@@ -41,6 +41,8 @@ struct HttpRequest {
   int body_fd = -1;
   uint64_t body_offset = 0;
   uint64_t body_length = 0;
+  // Called with the bytes of the body sent so far (optional).
+  std::function<void(uint64_t)> on_upload;
   bool verify_tls = true;  // false only for --insecure-registry hosts
   long connect_timeout_s = 10;
   // Abort when fewer than 1 byte/s arrive for this long (a hung server).

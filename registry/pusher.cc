@@ -100,7 +100,9 @@ Result<PushedLayer> PushLayer(storage::Store& store, RegistryClient& client,
     return PushedLayer{digest, size, "exists"};
   }
   board.Set(i, short_digest, "uploading", 0, size);
-  RETURN_IF_ERROR(client.UploadBlob(target.repository, digest, fd.get(), size, options.chunk_size));
+  RETURN_IF_ERROR(client.UploadBlob(
+      target.repository, digest, fd.get(), size, options.chunk_size,
+      [&](uint64_t sent) { board.Set(i, short_digest, "uploading", sent, size); }));
   board.Set(i, short_digest, "pushed", size, size);
   return PushedLayer{digest, size, "pushed"};
 }

@@ -353,7 +353,8 @@ std::string WithQuery(const std::string& location, const std::string& query) {
 }  // namespace
 
 Status RegistryClient::UploadBlob(const std::string& repository, const Digest& digest, int fd,
-                                  uint64_t size, uint64_t chunk_size) {
+                                  uint64_t size, uint64_t chunk_size,
+                                  const std::function<void(uint64_t)>& on_bytes) {
   const std::string scope = Scope(repository);
   const std::string what = "upload of " + digest.str();
   HttpRequest start;
@@ -378,6 +379,8 @@ Status RegistryClient::UploadBlob(const std::string& repository, const Digest& d
       patch.body_fd = fd;
       patch.body_offset = offset;
       patch.body_length = len;
+      if (on_bytes)
+        patch.on_upload = [&, base = offset](uint64_t done_bytes) { on_bytes(base + done_bytes); };
       ASSIGN_OR_RETURN(Sent chunk, Send(patch, scope));
       if (chunk.status != 202) return Unexpected(chunk, what, repository);
       (void)chunk.transfer->ReadAll(1 << 16);
@@ -394,6 +397,8 @@ Status RegistryClient::UploadBlob(const std::string& repository, const Digest& d
     put.body_fd = fd;
     put.body_offset = offset;
     put.body_length = size - offset;
+    if (on_bytes)
+      put.on_upload = [&, base = offset](uint64_t done_bytes) { on_bytes(base + done_bytes); };
   }
   ASSIGN_OR_RETURN(Sent done, Send(put, scope));
   if (done.status != 201) return Unexpected(done, what, repository);

@@ -103,8 +103,10 @@ class RegistryClient {
                          const std::string& from_repository);
   // Uploads size bytes of fd (from offset 0) as digest: one PUT when
   // chunk_size is 0 or size <= chunk_size, else PATCHes of chunk_size.
+  // on_bytes (optional) gets the bytes sent so far.
   Status UploadBlob(const std::string& repository, const storage::Digest& digest, int fd,
-                    uint64_t size, uint64_t chunk_size);
+                    uint64_t size, uint64_t chunk_size,
+                    const std::function<void(uint64_t)>& on_bytes = nullptr);
   Status UploadBlob(const std::string& repository, const storage::Digest& digest,
                     const std::string& data);
   Status PutManifest(const std::string& repository, const std::string& ref,
