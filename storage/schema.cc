@@ -130,6 +130,8 @@ static bool DecodeEntryFrom(Decoder* d, Entry* e) {
   auto type = static_cast<uint8_t>(head[0]);
   auto flags = static_cast<uint8_t>(head[1]);
   if (type > static_cast<uint8_t>(EntryType::kWhiteout)) return false;
+  // Only what EncodeEntry writes: a flag it never sets means damage.
+  if (flags & ~(kFlagOpaque | kFlagImplicit | kFlagObject | kFlagHardlink)) return false;
   e->type = static_cast<EntryType>(type);
   e->opaque = flags & kFlagOpaque;
   e->implicit = flags & kFlagImplicit;
@@ -140,8 +142,12 @@ static bool DecodeEntryFrom(Decoder* d, Entry* e) {
       !d->GetVarintAs(&e->rdev_minor) || !d->GetString(&e->link_target)) {
     return false;
   }
+  // The object and hard-link flags follow from the rest, as EncodeEntry sets them.
+  if (static_cast<bool>(flags & kFlagObject) != e->has_object()) return false;
   e->hardlink_to.clear();
-  if ((flags & kFlagHardlink) && !d->GetString(&e->hardlink_to)) return false;
+  if ((flags & kFlagHardlink) && (!d->GetString(&e->hardlink_to) || e->hardlink_to.empty())) {
+    return false;
+  }
   if (!d->GetVarint(&nx) || nx > d->rest().size()) return false;
   e->xattrs.clear();
   for (uint64_t i = 0; i < nx; ++i) {
