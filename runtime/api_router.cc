@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "runtime/api_call.h"
 #include "runtime/api_protocol.h"
+#include "runtime/container_manager.h"
 #include "runtime/image_mounts.h"
 
 namespace strata::runtime {
@@ -447,9 +448,31 @@ Status ApiRouter::TagImage(Call& call) {
 }
 
 Status ApiRouter::RemoveImage(Call& call) {
+  if (!call.QueryFlag("force")) RETURN_IF_ERROR(CheckImageUnused(call.ref()));
   ASSIGN_OR_RETURN(std::vector<std::string> removed, store_.RemoveImage(call.ref()));
   LogInfo("removed " + call.ref());
   call.Reply(200, json::object{{"removed", StringsToJson(removed)}});
+  return Ok();
+}
+
+// As Docker: removing one of several tags only untags; removing the image
+// (its last tag, or by ID) is refused while a container, even a stopped one,
+// was created from it. The content would stay (containers are GC roots), but
+// the image would vanish from under the container's name for it.
+Status ApiRouter::CheckImageUnused(const std::string& ref) {
+  if (containers_ == nullptr) return Ok();
+  ASSIGN_OR_RETURN(storage::ImageSummary image, store_.InspectImage(ref));
+  auto tag = storage::Store::NormalizeTag(ref);
+  bool untag_only = tag.ok() && image.tags.size() > 1 &&
+                    std::find(image.tags.begin(), image.tags.end(), *tag) != image.tags.end();
+  if (untag_only) return Ok();
+  ASSIGN_OR_RETURN(std::vector<ContainerRecord> all, containers_->List(true));
+  for (const auto& c : all) {
+    if (c.config.image == image.id.str()) {
+      return Error(EBUSY, "image " + ref + " is used by container " + c.config.name +
+                              " (remove the container first, or use --force)");
+    }
+  }
   return Ok();
 }
 

@@ -182,6 +182,8 @@ class ApiRouter {
   Status RemoveCronJob(Call& call);
   Status CronJobHistory(Call& call);
   Result<CronScheduler*> Cron();
+
+  Status CheckImageUnused(const std::string& ref);
   // Maintenance (maintenance_routes.cc).
   Status CollectGarbage(Call& call);
   Status CheckStore(Call& call);

@@ -12,6 +12,7 @@
 #include "common/fs.h"
 #include "runtime/api_protocol.h"
 #include "runtime/attach_protocol.h"
+#include "runtime/detach_keys.h"
 #include "runtime/json_fields.h"
 
 namespace strata::runtime {
@@ -47,7 +48,7 @@ std::optional<std::pair<unsigned, unsigned>> WindowSize(int fd) {
 
 }  // namespace
 
-Result<int> RunAttachSession(UniqueFd conn, const AttachSessionOptions& o) {
+Result<AttachEnd> RunAttachSession(UniqueFd conn, const AttachSessionOptions& o) {
   std::optional<RawTerminal> raw;
   if (o.tty && o.interactive) raw.emplace(o.in);
   auto send = [&](FrameType type, std::string_view payload) {
@@ -92,6 +93,8 @@ Result<int> RunAttachSession(UniqueFd conn, const AttachSessionOptions& o) {
   };
 
   bool stdin_open = o.interactive;
+  DetachKeyFilter detach(o.detach_keys);
+  std::string input;
   char buf[32768];
   while (!exit_code && !error) {
     pollfd fds[2] = {{conn.get(), POLLIN, 0}, {stdin_open ? o.in : -1, POLLIN, 0}};
@@ -104,7 +107,11 @@ Result<int> RunAttachSession(UniqueFd conn, const AttachSessionOptions& o) {
     if (fds[1].revents != 0) {
       ssize_t got = ::read(o.in, buf, sizeof buf);
       if (got > 0) {
-        RETURN_IF_ERROR(send(FrameType::kStdin, std::string_view(buf, static_cast<size_t>(got))));
+        input.clear();
+        bool detached = detach.Feed(std::string_view(buf, static_cast<size_t>(got)), input);
+        if (!input.empty()) RETURN_IF_ERROR(send(FrameType::kStdin, input));
+        // Closing the connection detaches: stratad keeps the container.
+        if (detached) return AttachEnd{true, 0};
       } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
         stdin_open = false;
         RETURN_IF_ERROR(send(FrameType::kStdinClose, ""));
@@ -118,7 +125,7 @@ Result<int> RunAttachSession(UniqueFd conn, const AttachSessionOptions& o) {
     }
   }
   if (error) return std::move(*error);
-  return *exit_code;
+  return AttachEnd{false, *exit_code};
 }
 
 }  // namespace strata::runtime

@@ -14,8 +14,10 @@
 #include "runtime/attach_session.h"
 #include "runtime/base64.h"
 #include "runtime/cli_format.h"
+#include "runtime/detach_keys.h"
 #include "runtime/json_fields.h"
 #include "runtime/security_options.h"
+#include "runtime/signal_proxy.h"
 
 namespace strata::runtime {
 namespace json = boost::json;
@@ -234,6 +236,26 @@ Result<int> WaitFor(CommandContext& ctx, const std::string& ref) {
   return static_cast<int>(Int(AsObject(v), "exit_code"));
 }
 
+// Signals the client gets while attached without a terminal go to the
+// container (Docker's sig-proxy); each on a connection of its own, since the
+// session holds the client's.
+std::unique_ptr<SignalProxy> ProxySignalsTo(CommandContext& ctx, const std::string& id) {
+  std::string socket = ctx.client.socket_path();
+  return std::make_unique<SignalProxy>([socket, id](int sig) {
+    ApiClient client(socket);
+    (void)client.Request("POST", BuildTarget({"containers", id, "kill"}),
+                         json::object{{"signal", std::to_string(sig)}});
+  });
+}
+
+// An attached session from here to the container's exit or a detach.
+Result<AttachEnd> Attached(CommandContext& ctx, UniqueFd socket, bool tty, bool interactive,
+                           const std::string& detach_keys) {
+  ASSIGN_OR_RETURN(std::string keys, ParseDetachKeys(detach_keys));
+  ctx.out << std::flush;
+  return RunAttachSession(std::move(socket), {tty, interactive, 0, 1, 2, keys});
+}
+
 }  // namespace
 
 Status ContainerCreate(CommandContext& ctx, const ContainerCreateArgs& args) {
@@ -246,6 +268,8 @@ Status ContainerRun(CommandContext& ctx, const ContainerCreateArgs& args, bool d
                     int* exit_code) {
   *exit_code = kExitNotCreated;
   ASSIGN_OR_RETURN(std::string id, Create(ctx, args));
+  std::unique_ptr<SignalProxy> proxy;
+  if (!detach && !args.tty) proxy = ProxySignalsTo(ctx, id);
   if (!detach && (args.tty || args.interactive)) {
     // An attached session: the terminal (or stdin) and the output, from
     // before the start to the exit.
@@ -255,10 +279,9 @@ Status ContainerRun(CommandContext& ctx, const ContainerCreateArgs& args, bool d
     if (up.response.status != 101) {
       return StartFailed(ctx, args, id, up.response.error(), exit_code);
     }
-    ctx.out << std::flush;
-    auto code = RunAttachSession(std::move(up.socket), {args.tty, args.interactive, 0, 1, 2});
-    if (!code.ok()) return WithContext(code.error(), "run " + args.image);
-    *exit_code = *code;
+    auto end = Attached(ctx, std::move(up.socket), args.tty, args.interactive, args.detach_keys);
+    if (!end.ok()) return WithContext(end.error(), "run " + args.image);
+    *exit_code = end->exit_code;
     return Ok();
   }
   if (detach) {
@@ -290,6 +313,25 @@ Status ContainerRun(CommandContext& ctx, const ContainerCreateArgs& args, bool d
   if (stream_error) return WithContext(*stream_error, "run " + args.image);
   if (!code) return Error(EPROTO, "run " + args.image + ": stratad sent no exit code");
   *exit_code = *code;
+  return Ok();
+}
+
+Status ContainerAttach(CommandContext& ctx, const ContainerAttachArgs& args, int* exit_code) {
+  *exit_code = 0;
+  ASSIGN_OR_RETURN(json::value v, Call(ctx, "GET", BuildTarget({"containers", args.ref}), nullptr,
+                                       "attach " + args.ref));
+  const json::object& c = AsObject(v);
+  bool tty = Bool(c, "tty");
+  bool interactive = Bool(c, "interactive") && !args.no_stdin;
+  std::string id = Str(c, "id");
+  std::unique_ptr<SignalProxy> proxy;
+  if (!tty && args.sig_proxy) proxy = ProxySignalsTo(ctx, id);
+  ASSIGN_OR_RETURN(ApiClient::Upgraded up,
+                   ctx.client.Upgrade("POST", BuildTarget({"containers", id, "attach"}), nullptr));
+  if (up.response.status != 101) return WithContext(up.response.error(), "attach " + args.ref);
+  auto end = Attached(ctx, std::move(up.socket), tty, interactive, args.detach_keys);
+  if (!end.ok()) return WithContext(end.error(), "attach " + args.ref);
+  *exit_code = end->exit_code;
   return Ok();
 }
 
@@ -421,9 +463,9 @@ Status ContainerExec(CommandContext& ctx, const ContainerExecArgs& args, int* ex
         ApiClient::Upgraded up,
         ctx.client.Upgrade("POST", BuildTarget({"containers", args.ref, "exec"}), body));
     if (up.response.status != 101) return WithContext(up.response.error(), "exec " + args.ref);
-    ctx.out << std::flush;
-    ASSIGN_OR_RETURN(*exit_code,
-                     RunAttachSession(std::move(up.socket), {args.tty, args.interactive, 0, 1, 2}));
+    auto end = Attached(ctx, std::move(up.socket), args.tty, args.interactive, args.detach_keys);
+    if (!end.ok()) return WithContext(end.error(), "exec " + args.ref);
+    *exit_code = end->exit_code;
     return Ok();
   }
   std::optional<Error> stream_error;

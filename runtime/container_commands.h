@@ -36,7 +36,8 @@ struct ContainerCreateArgs {
   bool auto_remove = false;
   std::string network;
   bool privileged = false;
-  std::vector<std::string> security_opt;  // seccomp=FILE is sent as the file's text
+  std::vector<std::string> security_opt;      // seccomp=FILE is sent as the file's text
+  std::string detach_keys = "ctrl-p,ctrl-q";  // of an attached run (detach_keys.h)
 };
 
 // `strata create`: prints the new container's ID.
@@ -48,6 +49,17 @@ Status ContainerCreate(CommandContext& ctx, const ContainerCreateArgs& args);
 // (attach_session.h): the user's terminal or stdin goes to the container.
 Status ContainerRun(CommandContext& ctx, const ContainerCreateArgs& args, bool detach,
                     int* exit_code);
+
+// `strata attach`: the running container's output (and, if it was created
+// with -i, its stdin) until it exits (*exit_code) or the detach keys.
+// Without a terminal, the signals the client gets go to the container.
+struct ContainerAttachArgs {
+  std::string ref;
+  std::string detach_keys = "ctrl-p,ctrl-q";
+  bool no_stdin = false;
+  bool sig_proxy = true;
+};
+Status ContainerAttach(CommandContext& ctx, const ContainerAttachArgs& args, int* exit_code);
 
 // One verb on each ref in turn, printing the ref on success (as Docker);
 // failures are reported as they happen, the last is returned.
@@ -77,6 +89,7 @@ struct ContainerExecArgs {
   std::string workdir;
   bool interactive = false;
   bool tty = false;
+  std::string detach_keys = "ctrl-p,ctrl-q";
 };
 Status ContainerExec(CommandContext& ctx, const ContainerExecArgs& args, int* exit_code);
 

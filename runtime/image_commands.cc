@@ -270,11 +270,11 @@ Status ImageTag(CommandContext& ctx, const std::string& ref, const std::string& 
   return Ok();
 }
 
-Status ImageRemove(CommandContext& ctx, const std::vector<std::string>& refs) {
+Status ImageRemove(CommandContext& ctx, const std::vector<std::string>& refs, bool force) {
   FailureList failures(ctx.err);
   for (const auto& ref : refs) {
-    ASSIGN_OR_RETURN(ApiResponse response,
-                     ctx.client.Request("DELETE", BuildTarget({"images", ref})));
+    std::string target = BuildTarget({"images", ref}) + (force ? "?force=1" : "");
+    ASSIGN_OR_RETURN(ApiResponse response, ctx.client.Request("DELETE", target));
     if (!response.ok()) {
       failures.Add(WithContext(response.error(), "rm " + ref));
       continue;

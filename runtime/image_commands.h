@@ -46,7 +46,8 @@ Status ImageHistory(CommandContext& ctx, const std::string& ref, OutputFormat fo
 Status ImageTag(CommandContext& ctx, const std::string& ref, const std::string& name);
 // Removes each ref in turn; failures are reported on err as they happen and
 // the last one is returned.
-Status ImageRemove(CommandContext& ctx, const std::vector<std::string>& refs);
+// force: also remove an image that containers were created from.
+Status ImageRemove(CommandContext& ctx, const std::vector<std::string>& refs, bool force);
 // format: "oci", "oci-archive" or "docker".
 Status ImageExport(CommandContext& ctx, const std::string& ref, const std::string& path,
                    const std::string& format);

@@ -65,6 +65,7 @@ struct Args {
   std::string root = EnvOr("STRATA_ROOT", "/var/lib/strata");
   std::string format = "table";
   bool quiet = false;
+  bool force = false;
   bool verbose = false;
   bool dry_run = false;
   bool repair = false;
@@ -136,8 +137,10 @@ void AddImageCommands(CLI::App& app, Args& a, Command& run) {
       "rm", "Remove image tags; by ID, remove the image (content stays until gc)");
   rm->alias("remove");
   rm->add_option("IMG", a.refs, "image names or IDs")->required();
-  rm->callback(
-      [&] { run = [&](CommandContext& ctx) { return runtime::ImageRemove(ctx, a.refs); }; });
+  rm->add_flag("-f,--force", a.force, "also when containers were created from it");
+  rm->callback([&] {
+    run = [&](CommandContext& ctx) { return runtime::ImageRemove(ctx, a.refs, a.force); };
+  });
 
   CLI::App* prune = image->add_subcommand(
       "prune", "Remove untagged images no container uses (gc then reclaims their space)");
@@ -300,6 +303,7 @@ int64_t ParseBytes(const std::string& text) {
 struct ContainerArgs {
   runtime::ContainerCreateArgs create;
   runtime::ContainerExecArgs exec;
+  runtime::ContainerAttachArgs attach;
   std::string memory;
   bool detach = false;
   bool all = false;
@@ -372,6 +376,8 @@ void AddContainerCommands(CLI::App& app, Args& a, ContainerArgs& c, Command& run
       app.add_subcommand("run", "Create and start a container: run [OPTIONS] IMG [CMD...]");
   AddCreateFlags(run_cmd, c);
   run_cmd->add_flag("-d,--detach", c.detach, "run in the background and print its ID");
+  run_cmd->add_option("--detach-keys", c.create.detach_keys,
+                      "keys that detach from the session, e.g. ctrl-p,ctrl-q");
   run_cmd->callback([&, run_cmd] {
     TakeImageAndCommand(run_cmd, c);
     run = [&](CommandContext& ctx) {
@@ -445,6 +451,7 @@ void AddContainerCommands(CLI::App& app, Args& a, ContainerArgs& c, Command& run
       ->allow_extra_args(false);  // one value per occurrence (repeatable)
   exec->add_option("-u,--user", c.exec.user, "UID[:GID] or NAME[:GROUP]");
   exec->add_option("-w,--workdir", c.exec.workdir, "working directory");
+  exec->add_option("--detach-keys", c.exec.detach_keys, "keys that detach from the session");
   exec->prefix_command();
   exec->fallthrough(false);
   exec->callback([&, exec] {
@@ -454,6 +461,20 @@ void AddContainerCommands(CLI::App& app, Args& a, ContainerArgs& c, Command& run
     c.exec.ref = rest.front();
     c.exec.cmd.assign(rest.begin() + 1, rest.end());
     run = [&](CommandContext& ctx) { return runtime::ContainerExec(ctx, c.exec, &c.exit_code); };
+  });
+
+  CLI::App* attach = app.add_subcommand(
+      "attach", "Attach to a running container's output (and stdin, if it has -i)");
+  attach->add_option("CTR", c.attach.ref, "container name or ID")->required();
+  attach->add_option("--detach-keys", c.attach.detach_keys,
+                     "keys that detach and leave it running (default ctrl-p,ctrl-q)");
+  attach->add_flag("--no-stdin", c.attach.no_stdin, "do not send stdin");
+  attach->add_option("--sig-proxy", c.attach.sig_proxy,
+                     "send the signals strata gets to the container (no terminal only)");
+  attach->callback([&] {
+    run = [&](CommandContext& ctx) {
+      return runtime::ContainerAttach(ctx, c.attach, &c.exit_code);
+    };
   });
 
   CLI::App* commit = app.add_subcommand("commit", "Make an image of a container's changes");

@@ -530,7 +530,11 @@ def main():
         print("SKIP: %s" % e)
         sys.exit(SKIP)
     loader = unittest.defaultTestLoader
-    suite = loader.loadTestsFromModule(sys.modules["__main__"])
+    # Names on the command line (Class or Class.test_name) pick tests.
+    if len(sys.argv) > 1:
+        suite = loader.loadTestsFromNames(sys.argv[1:], sys.modules["__main__"])
+    else:
+        suite = loader.loadTestsFromModule(sys.modules["__main__"])
     try:
         require_binaries()
         fixtures()

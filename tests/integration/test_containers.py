@@ -296,6 +296,61 @@ class Lifecycle(ContainerTestCase):
         self.assertEqual(rc, 5, out)
         self.assertIn("/dev/pts/", out)
 
+    def test_detach_keys_then_attach(self):
+        # ^P^Q leaves the session and the container running; attach comes
+        # back to the same shell (its variable is still set).
+        rc, out = terminal_session(self.d.socket, ["run", "-it", "--name", "sticky", "busybox",
+                                                   "sh"],
+                                   [("# ", "X=kept; echo set$((1+1))\r"), ("set2", "\x10\x11")])
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(self.state("sticky")["status"], "running")
+        rc, out = terminal_session(self.d.socket, ["attach", "sticky"],
+                                   [("", "echo got-$X\r"), ("got-kept", "exit 6\r")])
+        self.assertEqual(rc, 6, out)
+        wait_until(lambda: self.state("sticky")["status"] == "exited", what="sticky to exit")
+        # Custom keys, and a key that is not one.
+        rc, out = terminal_session(self.d.socket, ["run", "-it", "--detach-keys", "ctrl-x",
+                                                   "--name", "other", "busybox", "sh"],
+                                   [("# ", "\x18")])
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(self.state("other")["status"], "running")
+        r = self.d.strata("attach", "--detach-keys", "meta-q", "other")
+        self.assertOneLineError(r)
+        self.assertIn("meta-q", r.stderr)
+        r = self.d.strata("attach", "nonesuch")
+        self.assertOneLineError(r)
+
+    def test_image_rm_refused_while_a_container_uses_it(self):
+        self.d.ok("create", "--name", "user", "busybox", "true")
+        r = self.d.strata("image", "rm", "busybox")
+        self.assertOneLineError(r)
+        self.assertIn("used by container user", r.stderr)
+        self.d.ok("image", "inspect", "busybox")
+        # One of two tags only untags: allowed.
+        self.d.ok("image", "tag", "busybox", "alias:v1")
+        self.d.ok("image", "rm", "alias:v1")
+        self.d.ok("image", "rm", "-f", "busybox")
+        self.assertOneLineError(self.d.strata("image", "inspect", "busybox"))
+        # The container keeps its layers (a GC root) and still runs.
+        r = self.d.strata("start", "user")
+        self.assertEqual(r.rc, 0, r)
+
+    def test_ctrl_c_without_a_terminal_reaches_the_container(self):
+        env = dict(os.environ, STRATA_SOCKET=self.d.socket)
+        p = subprocess.Popen([harness.STRATA, "run", "--name", "trapper", "busybox", "sh", "-c",
+                              "trap 'echo got-INT; exit 3' INT; echo ready; "
+                              "while :; do sleep 0.1; done"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+        try:
+            self.assertEqual(p.stdout.readline(), "ready\n")
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.assertEqual((p.returncode, out), (3, "got-INT\n"), err)
+
     def test_stdin_with_i(self):
         env = dict(os.environ, STRATA_SOCKET=self.d.socket)
         r = harness.run([harness.STRATA, "run", "--rm", "-i", "busybox", "sh", "-c",
