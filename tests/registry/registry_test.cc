@@ -1,7 +1,9 @@
 // Unit tests of the registry component's pure parts: references, auth
 // challenges, base64, the docker config.json credentials file.
 #define BOOST_TEST_MODULE registry
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <vector>
 
@@ -10,7 +12,9 @@
 #include "common/fs.h"
 #include "registry/auth.h"
 #include "registry/credentials_file.h"
+#include "registry/layer_compressor.h"
 #include "registry/reference.h"
+#include "storage/byte_source.h"
 
 using namespace strata;
 using namespace strata::registry;
@@ -122,4 +126,54 @@ BOOST_AUTO_TEST_CASE(credentials_file_keeps_other_members) {
   BOOST_REQUIRE(gone.ok());
   BOOST_TEST(!gone->has_value());
   BOOST_TEST(!*file.Erase("localhost:5000"));
+}
+
+namespace {
+
+// Compresses data with c into an unlinked file; returns (digest, what
+// DecompressingSource reads back).
+std::pair<storage::Digest, std::string> CompressAndBack(Compression c, const std::string& data) {
+  int raw = ::open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  BOOST_REQUIRE(raw >= 0);
+  UniqueFd fd(raw);
+  auto lc = LayerCompressor::Create(c, fd.get());
+  BOOST_REQUIRE(lc.ok());
+  for (size_t i = 0; i < data.size(); i += 7777) {
+    BOOST_REQUIRE((*lc)->Write(std::string_view(data).substr(i, 7777)).ok());
+  }
+  BOOST_REQUIRE((*lc)->Finish().ok());
+  BOOST_REQUIRE(::lseek(fd.get(), 0, SEEK_SET) == 0);
+  storage::FdSource file(UniqueFd(::dup(fd.get())));
+  storage::HashingSource hashed(&file);
+  auto plain = storage::DecompressingSource::Open(&hashed);
+  BOOST_REQUIRE(plain.ok());
+  std::string back;
+  char buf[4096];
+  for (;;) {
+    auto got = (*plain)->Read(buf, sizeof buf);
+    BOOST_REQUIRE(got.ok());
+    if (*got == 0) break;
+    back.append(buf, *got);
+  }
+  char rest[64];
+  while (*hashed.Read(rest, sizeof rest) > 0) {
+  }
+  BOOST_TEST(hashed.bytes() == (*lc)->size());
+  BOOST_TEST(hashed.Finish().str() == (*lc)->digest().str());
+  return {(*lc)->digest(), back};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(layer_compression_round_trips_and_repeats) {
+  std::string data;
+  for (int i = 0; i < 100000; ++i) data += std::to_string(i * 7919 % 1000) + "\n";
+  for (Compression c : {Compression::kGzip, Compression::kZstd}) {
+    auto [first, back] = CompressAndBack(c, data);
+    BOOST_TEST((back == data));
+    auto [second, again] = CompressAndBack(c, data);
+    BOOST_TEST((first == second));  // same input, same blob digest
+  }
+  BOOST_TEST(LayerMediaType(Compression::kZstd) == "application/vnd.oci.image.layer.v1.tar+zstd");
+  BOOST_TEST(!ParseCompression("lz4").ok());
 }
