@@ -29,6 +29,14 @@ Status CheckDestination(std::string_view dst, std::string_view spec) {
                           "\": the destination must be an absolute path");
   }
   std::filesystem::path p{std::string(dst)};
+  // Resolved inside the root anyway, but a ".." says the user meant
+  // something else than what would be mounted.
+  for (const auto& part : p) {
+    if (part == "..") {
+      return Error::Invalid("invalid volume \"" + std::string(spec) +
+                            "\": the destination must not contain \"..\"");
+    }
+  }
   if (p.lexically_normal() == "/") {
     return Error::Invalid("invalid volume \"" + std::string(spec) + "\": cannot mount over /");
   }

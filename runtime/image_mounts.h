@@ -5,7 +5,9 @@
 //   Mount(image, dir, writable)  binds a view (read-only) or a scratch
 //                                container root (writable: its upper lives in
 //                                containers/<scratch>/ and is thrown away by
-//                                Unmount) at a directory of the host.
+//                                Unmount) at a directory of the host, nosuid
+//                                and nodev (the image's setuid files and
+//                                device nodes give the host's users nothing).
 //   Unmount(dir)
 //
 // What is bound where is kept in <root>/mounts.json, so that a stratad that

@@ -135,7 +135,8 @@ BOOST_AUTO_TEST_CASE(every_honoured_field) {
                    "fileMode": 438, "uid": 0, "gid": 0}],
       "sysctl": {"net.ipv4.ip_forward": "1", "kernel.shmmax": "1000", "fs.mqueue.msg_max": "20"},
       "rootfsPropagation": "rslave",
-      "seccomp": {}
+      "seccomp": {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+                  "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}
     },
     "hooks": {}
   })";
@@ -186,7 +187,8 @@ BOOST_AUTO_TEST_CASE(every_honoured_field) {
     return false;
   };
   BOOST_TEST(warned("CAP_NOT_YET_INVENTED"));
-  BOOST_TEST(warned("linux.seccomp"));
+  BOOST_TEST(!warned("linux.seccomp"));
+  BOOST_TEST(spec->linux.seccomp->syscalls.at(0).names.at(0) == "read");
   BOOST_TEST(warned("hooks"));
   BOOST_TEST(warned("apparmorProfile"));
   BOOST_TEST(warned("linux.resources.cpu.cpus"));
