@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -83,6 +84,7 @@ struct FuseOps {
 
   static double Timeout(FuseServer* self, const NodeInfo& node) {
     // The top levels and each root's own entry come and go with mounts.
+    if (node.kind == NodeKind::kStatus) return 0;  // every open sees fresh content
     if (node.kind != NodeKind::kUnion || node.path == "/") return 1.0;
     return node.root->read_only() ? self->options_.image_timeout : self->options_.container_timeout;
   }
@@ -112,13 +114,20 @@ struct FuseOps {
     switch (parent.kind) {
       case NodeKind::kTop: {
         std::string n = name;
-        if (n != FuseServer::kImages && n != FuseServer::kContainers) return Errno(ENOENT, n);
+        if (n != FuseServer::kImages && n != FuseServer::kContainers && n != FuseServer::kStatus) {
+          return Errno(ENOENT, n);
+        }
         child.kind = NodeKind::kCategory;
         child.category = n;
-        child.ino = n == FuseServer::kImages ? FuseServer::kImagesId : FuseServer::kContainersId;
+        child.ino = n == FuseServer::kImages       ? FuseServer::kImagesId
+                    : n == FuseServer::kContainers ? FuseServer::kContainersId
+                                                   : FuseServer::kStatusId;
         return std::make_pair(child, SyntheticStat(child.ino));
       }
+      case NodeKind::kStatus:
+        return self->StatusLookup(parent, name);
       case NodeKind::kCategory: {
+        if (parent.category == FuseServer::kStatus) return self->StatusLookup(parent, name);
         auto root = FindRoot(self, parent.category, name);
         if (!root) return Errno(ENOENT, name);
         child.kind = NodeKind::kUnion;
@@ -144,6 +153,7 @@ struct FuseOps {
     fuse_entry_param e {};
     e.ino = self->table_.Ref(info);
     e.attr = st;
+    if (info.kind == NodeKind::kStatus) e.attr.st_ino = e.ino;
     e.attr_timeout = e.entry_timeout = Timeout(self, info);
     if (S_ISDIR(st.st_mode)) self->RememberStat(e.ino, st);
     if (fuse_reply_entry(req, &e) != 0) self->table_.Forget(e.ino, 1);
@@ -226,6 +236,11 @@ struct FuseOps {
     FuseServer* self = Self(req);
     auto node = Node(req, ino);
     if (!node) return;
+    if (node->kind == NodeKind::kStatus) {
+      struct stat st = self->StatusStat(*node);
+      fuse_reply_attr(req, &st, 0);
+      return;
+    }
     if (node->kind != NodeKind::kUnion) {
       struct stat st = SyntheticStat(node->ino);
       fuse_reply_attr(req, &st, 1.0);
@@ -405,8 +420,10 @@ struct FuseOps {
   static void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     OpScope scope(Self(req)->stats_, FuseOp::kOpen);
     FuseServer* self = Self(req);
-    auto node = UnionNode(req, ino, EISDIR);
+    auto node = Node(req, ino);
     if (!node) return;
+    if (node->kind == NodeKind::kStatus) return OpenStatus(req, self, *node, fi);
+    if (node->kind != NodeKind::kUnion) return ReplyError(req, self, EISDIR);
     auto file = node->root->OpenFile(node->path, fi->flags);
     if (!file.ok()) return ReplyError(req, self, Code(file.error()));
     auto* fh = self->Adopt(std::make_unique<FileHandle>(std::move(file->fd), file->lower, ino));
@@ -417,6 +434,26 @@ struct FuseOps {
     fi->keep_cache = 1;
     fi->noflush = fh->lower;
     self->Opened(ino, fh->fd.get());
+    if (fuse_reply_open(req, fi) != 0) Release(self, fh);
+  }
+
+  // A status file: its content made now, in a memory file the reads splice
+  // from; direct_io, so the kernel keeps nothing and each open is fresh.
+  static void OpenStatus(fuse_req_t req, FuseServer* self, const NodeInfo& node,
+                         fuse_file_info* fi) {
+    if ((fi->flags & O_ACCMODE) != O_RDONLY) return ReplyError(req, self, EROFS);
+    auto content = self->StatusContent(node);
+    if (!content.ok()) return ReplyError(req, self, Code(content.error()));
+    UniqueFd fd(::memfd_create("strata-status", MFD_CLOEXEC));
+    if (!fd) return ReplyError(req, self, errno);
+    if (Status w = WriteAll(fd.get(), *content); !w.ok())
+      return ReplyError(req, self, Code(w.error()));
+    auto* fh = self->Adopt(std::make_unique<FileHandle>(std::move(fd), true, node.id));
+    fi->fh = reinterpret_cast<uint64_t>(fh);
+    fi->direct_io = 1;
+    fi->keep_cache = 0;
+    fi->noflush = 1;
+    self->Opened(node.id, fh->fd.get());
     if (fuse_reply_open(req, fi) != 0) Release(self, fh);
   }
 
@@ -509,6 +546,15 @@ struct FuseOps {
     if (node->kind == NodeKind::kTop) {
       dh->entries.push_back({FuseServer::kContainers, S_IFDIR, FuseServer::kContainersId});
       dh->entries.push_back({FuseServer::kImages, S_IFDIR, FuseServer::kImagesId});
+      dh->entries.push_back({FuseServer::kStatus, S_IFDIR, FuseServer::kStatusId});
+    } else if (node->kind == NodeKind::kStatus ||
+               (node->kind == NodeKind::kCategory && node->category == FuseServer::kStatus)) {
+      auto entries = self->StatusList(*node);
+      if (!entries.ok()) {
+        self->Drop(dh);
+        return ReplyError(req, self, Code(entries.error()));
+      }
+      for (auto& e : *entries) dh->entries.push_back(std::move(e));
     } else if (node->kind == NodeKind::kCategory) {
       std::lock_guard lock(self->roots_mu_);
       for (const auto& [name, root] : self->roots_[node->category]) {
@@ -568,6 +614,7 @@ struct FuseOps {
         fuse_entry_param entry {};
         entry.ino = self->table_.Ref(child->first);
         entry.attr = child->second;
+        if (child->first.kind == NodeKind::kStatus) entry.attr.st_ino = entry.ino;
         entry.attr_timeout = entry.entry_timeout = Timeout(self, child->first);
         fuse_add_direntry_plus(req, buf.data() + used, size - used, e.name.c_str(), &entry,
                                static_cast<off_t>(i + 1));
@@ -807,7 +854,8 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Start(const FuseServerOptions& o
   std::unique_ptr<FuseServer> server(new FuseServer());
   server->options_ = options;
   if (server->options_.statfs_dir.empty()) server->options_.statfs_dir = options.mountpoint;
-  for (const auto& [category, id] : {std::pair{kImages, kImagesId}, {kContainers, kContainersId}}) {
+  for (const auto& [category, id] :
+       {std::pair{kImages, kImagesId}, {kContainers, kContainersId}, {kStatus, kStatusId}}) {
     NodeInfo info;
     info.kind = NodeKind::kCategory;
     info.category = category;

@@ -2,6 +2,8 @@
 //
 //   mnt/images/<name>/       read-only views of images
 //   mnt/containers/<name>/   container roots (lower view + writable upper)
+//   mnt/status/<id>/         read-only status files of each container
+//                            (status_source.h), fresh at every open
 //
 // The FUSE operations are thin adapters: decode the request, call the
 // UnionRoot of the node, reply exactly once. The session runs on its own
@@ -15,19 +17,22 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
-#include <unordered_map>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.h"
 #include "fuse/fuse_stats.h"
 #include "fuse/inode_table.h"
+#include "fuse/status_source.h"
 #include "fuse/union_root.h"
 
 struct fuse_session;
@@ -50,6 +55,8 @@ class FuseServer {
   static inline const std::string kContainers = "containers";
   static constexpr uint64_t kImagesId = 2;  // the category nodes' fixed ids
   static constexpr uint64_t kContainersId = 3;
+  static inline const std::string kStatus = "status";
+  static constexpr uint64_t kStatusId = 4;
 
   static Result<std::unique_ptr<FuseServer>> Start(const FuseServerOptions& options);
   ~FuseServer();
@@ -60,6 +67,10 @@ class FuseServer {
   Status RemoveRoot(const std::string& category, const std::string& name);
   bool HasRoot(const std::string& category, const std::string& name) const;
   std::string PathOf(const std::string& category, const std::string& name) const;
+
+  // What mnt/status shows (empty without a source). The source must stay
+  // alive until it is replaced: this waits for the reads using the old one.
+  void SetStatusSource(StatusSource* source);
 
   void Stop();
   const FuseStats& stats() const { return stats_; }
@@ -93,6 +104,15 @@ class FuseServer {
   void RememberStat(uint64_t node, const struct stat& st);
   void Forgot(uint64_t node);
   std::optional<struct stat> LastStat(uint64_t node);
+  // mnt/status (status_tree.cc).
+  Result<std::pair<NodeInfo, struct stat>> StatusLookup(const NodeInfo& parent,
+                                                        const std::string& name);
+  struct stat StatusStat(const NodeInfo& node);
+  Result<std::vector<DirEntry>> StatusList(const NodeInfo& node);
+  Result<std::string> StatusRead(const NodeInfo& node);
+  // The content an open serves: the one whose size the last lookup or
+  // getattr reported, if recent, else made now.
+  Result<std::string> StatusContent(const NodeInfo& node);
 
   FuseServerOptions options_;
   struct fuse_session* session_ = nullptr;
@@ -102,6 +122,14 @@ class FuseServer {
   mutable std::mutex roots_mu_;
   std::map<std::string, std::map<std::string, std::shared_ptr<UnionRoot>>> roots_;  // guarded
   FuseStats stats_;
+  std::shared_mutex status_mu_;
+  StatusSource* status_ = nullptr;  // guarded by status_mu_
+  struct StatusSnapshot {
+    std::string content;
+    std::chrono::steady_clock::time_point made;
+  };
+  std::mutex snapshots_mu_;
+  std::map<std::string, StatusSnapshot> snapshots_;  // by "<id>/<file>"; guarded
   std::mutex open_mu_;
   std::multimap<uint64_t, int> open_files_;        // guarded by open_mu_
   std::unordered_map<uint64_t, struct stat> last_dir_stat_;  // guarded by open_mu_

@@ -10,6 +10,7 @@ InodeTable::InodeTable() {
 }
 
 std::string InodeTable::Key(const NodeInfo& info) {
+  if (info.kind == NodeKind::kStatus) return "s" + info.root_name + "/" + info.path;
   return info.kind == NodeKind::kTop ? "t" : "c" + info.category;
 }
 
@@ -32,6 +33,19 @@ std::optional<NodeInfo> InodeTable::Get(uint64_t id) const {
 
 uint64_t InodeTable::Ref(const NodeInfo& info) {
   std::lock_guard lock(mu_);
+  if (info.kind == NodeKind::kStatus) {
+    auto [it, inserted] = fixed_.try_emplace(Key(info), 0);
+    if (inserted) {
+      it->second = next_id_++;
+      Node node;
+      node.info = info;
+      node.info.id = it->second;
+      node.info.ino = it->second;
+      nodes_.emplace(it->second, std::move(node));
+    }
+    ++nodes_.at(it->second).lookups;
+    return it->second;
+  }
   if (info.kind != NodeKind::kUnion) {
     uint64_t id = fixed_.at(Key(info));
     ++nodes_.at(id).lookups;
@@ -81,7 +95,13 @@ bool InodeTable::Forget(uint64_t id, uint64_t count) {
   if (it == nodes_.end()) return false;
   Node& node = it->second;
   node.lookups = count >= node.lookups ? 0 : node.lookups - count;
-  if (node.lookups > 0 || node.info.kind != NodeKind::kUnion) return false;
+  if (node.lookups > 0) return false;
+  if (node.info.kind == NodeKind::kStatus) {
+    fixed_.erase(Key(node.info));
+    nodes_.erase(it);
+    return true;
+  }
+  if (node.info.kind != NodeKind::kUnion) return false;
   const UnionRoot* root = node.info.root.get();
   for (const auto& path : node.paths) {
     auto p = by_path_.find({root, path});

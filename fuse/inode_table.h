@@ -10,7 +10,7 @@
 //    kernel an entry: lookup, create, mkdir, mknod, symlink, link,
 //    readdirplus. The kernel owns the lookup count and lowers it with forget;
 //    a node is dropped when its count reaches 0. Pinned nodes (the top
-//    levels) are never dropped.
+//    levels) are never dropped. Status nodes are keyed by their names.
 //  - A node remembers the names it was looked up by. Operations use one of
 //    them (`path`); rename moves names (and, for a directory, every name
 //    below it); unlink drops one. A node with no name left is `unlinked`:
@@ -35,8 +35,9 @@ namespace strata::fuse {
 // What a node is.
 enum class NodeKind {
   kTop,       // the mount's root: lists the categories
-  kCategory,  // "images" or "containers": lists their roots
+  kCategory,  // "images", "containers" or "status": lists their roots
   kUnion,     // a file inside a union root ("/" is the root itself)
+  kStatus,    // status/<root_name> (path "") or a file in it (path = its name)
 };
 
 struct NodeInfo {
@@ -44,8 +45,8 @@ struct NodeInfo {
   NodeKind kind = NodeKind::kTop;
   std::string category;             // kCategory, kUnion
   std::shared_ptr<UnionRoot> root;  // kUnion
-  std::string root_name;            // kUnion
-  std::string path;                 // kUnion: a current name within the root
+  std::string root_name;            // kUnion, kStatus
+  std::string path;                 // kUnion: a current name within the root; kStatus: the file
   bool unlinked = false;            // kUnion: no name left
   uint64_t ino = 0;                 // st_ino: the file's identity in its root
 };

@@ -200,6 +200,12 @@ Result<json::object> BuildSpec(const ContainerConfig& config, const BundleInputs
     });
     if (!shadowed) add(f);
   }
+  if (!in.status_dir.empty()) {
+    add({"/run/strata",
+         "bind",
+         in.status_dir,
+         {"rbind", "ro", "nosuid", "nodev", "noexec", "rprivate"}});
+  }
   std::vector<BundleMount> volumes = in.volumes;
   std::stable_sort(volumes.begin(), volumes.end(), [](const BundleMount& a, const BundleMount& b) {
     return Depth(a.destination) < Depth(b.destination);

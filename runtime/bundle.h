@@ -12,7 +12,9 @@
 //   mounts     /proc, /dev (tmpfs), /dev/pts, /sys (ro), /sys/fs/cgroup (ro),
 //              /dev/mqueue, /dev/shm (64 MiB), /etc/hostname, /etc/hosts and
 //              /etc/resolv.conf (bind mounts of files stratad writes beside
-//              the bundle), then the volumes, parents before children
+//              the bundle), /run/strata (read-only: the container's status
+//              files, served by the FUSE session), then the volumes,
+//              parents before children
 //   linux      namespaces mount, pid, uts, ipc (+ network for --network
 //              none); cgroupsPath /strata/<id>; memory (swap = the limit:
 //              none beyond it), pids and cpu limits;
@@ -54,6 +56,7 @@ struct BundleInputs {
   std::string hostname_file;         // host files bound at /etc/...
   std::string hosts_file;
   std::string resolv_conf_file;
+  std::string status_dir;  // bound read-only at /run/strata, if set
 };
 
 // Docker's default capability set (CAP_CHOWN ... CAP_AUDIT_WRITE).

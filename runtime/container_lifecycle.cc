@@ -130,6 +130,7 @@ Status ContainerManager::StartRun(const ContainerPtr& c) {
   in.hostname_file = c->dir + "/hostname";
   in.hosts_file = c->dir + "/hosts";
   in.resolv_conf_file = c->dir + "/resolv.conf";
+  in.status_dir = fuse_.PathOf(fuse::FuseServer::kStatus, id);
   for (const Mount& m : cfg.mounts) {
     auto dest = ResolveInContainer(root, m.destination);
     if (!dest.ok()) return fail(std::move(dest).error().Context("volume " + m.destination));

@@ -28,6 +28,7 @@
 #include "runtime/cron_scheduler.h"
 #include "runtime/gc_service.h"
 #include "runtime/image_mounts.h"
+#include "runtime/volume_status.h"
 #include "fuse/fuse_server.h"
 #include "registry/registries.h"
 #include "monitor/monitor.h"
@@ -155,6 +156,9 @@ int Main(int argc, char** argv) {
       {.store = store->get(), .fuse = fuse->get(), .reaper = reaper->get(),
        .runtime = runtime_path});
   if (!containers.ok()) return Fail("containers: " + containers.error().message());
+  // What containers read in /run/strata (mnt/status/<id>).
+  auto volume_status = std::make_unique<runtime::VolumeStatus>(**containers, root);
+  (*fuse)->SetStatusSource(volume_status.get());
   // Scheduled jobs, kept in the index; they run once the containers are back.
   auto cron = runtime::CronScheduler::Open(
       {.index = &(*store)->index(), .containers = containers->get()});
@@ -208,6 +212,8 @@ int Main(int argc, char** argv) {
   server = Error();
   cron = Error();
   gc = Error();
+  (*fuse)->SetStatusSource(nullptr);
+  volume_status.reset();
   containers = Error();
   reaper = Error();
   (*mounts)->UnmountAll();

@@ -91,7 +91,7 @@ std::set<std::string> List(const std::string& path) {
 }  // namespace
 
 BOOST_FIXTURE_TEST_CASE(the_namespace_and_an_image_view, Fixture) {
-  BOOST_TEST((List(mnt) == std::set<std::string>{".", "..", "containers", "images"}));
+  BOOST_TEST((List(mnt) == std::set<std::string>{".", "..", "containers", "images", "status"}));
   BOOST_TEST((List(mnt + "/images") == std::set<std::string>{".", "..", "img"}));
   BOOST_TEST(*ReadFile(Img("/etc/passwd")) == "root:x:0:0\n");
   BOOST_TEST(ReadFile(Img("/etc/big"))->size() == (3u << 20));
@@ -168,4 +168,47 @@ BOOST_FIXTURE_TEST_CASE(removed_roots_disappear, Fixture) {
   BOOST_REQUIRE(server->RemoveRoot("images", "img").ok());
   BOOST_TEST(::access(Img("/etc").c_str(), F_OK) != 0);
   BOOST_TEST((List(mnt + "/images") == std::set<std::string>{".", ".."}));
+}
+
+namespace {
+
+// A status source whose content changes at every read.
+class CountingSource : public StatusSource {
+ public:
+  std::vector<std::string> Containers() override { return {"c1"}; }
+  bool HasContainer(const std::string& id) override { return id == "c1"; }
+  Result<std::string> Read(const std::string& id, const std::string& file) override {
+    if (id != "c1") return Error::NotFound(id);
+    return file + " " + std::to_string(++reads) + "\n";
+  }
+  std::atomic<int> reads{0};
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(status_files_are_fresh_and_read_only, Fixture) {
+  // Without a source the directory is empty.
+  BOOST_TEST((List(mnt + "/status") == std::set<std::string>{".", ".."}));
+  CountingSource source;
+  server->SetStatusSource(&source);
+  BOOST_TEST((List(mnt + "/status") == std::set<std::string>{".", "..", "c1"}));
+  BOOST_TEST(
+      (List(mnt + "/status/c1") == std::set<std::string>{".", "..", "volumes", "volumes.json"}));
+  auto first = ReadFile(mnt + "/status/c1/volumes");
+  auto second = ReadFile(mnt + "/status/c1/volumes");
+  BOOST_REQUIRE(first.ok());
+  BOOST_REQUIRE(second.ok());
+  BOOST_TEST(first->rfind("volumes ", 0) == 0u);
+  BOOST_TEST(*first != *second);  // made again for each open
+  struct stat st;
+  BOOST_REQUIRE(::stat((mnt + "/status/c1/volumes.json").c_str(), &st) == 0);
+  BOOST_TEST(S_ISREG(st.st_mode));
+  BOOST_TEST((st.st_mode & 0777) == 0444u);
+  BOOST_TEST(st.st_size > 0);  // the size of the content the next open serves
+  BOOST_TEST(::open((mnt + "/status/c1/volumes").c_str(), O_WRONLY) == -1);
+  BOOST_TEST(::open((mnt + "/status/c1/new").c_str(), O_CREAT | O_WRONLY, 0644) == -1);
+  BOOST_TEST(::access((mnt + "/status/c2").c_str(), F_OK) == -1);
+  BOOST_TEST(errno == ENOENT);
+  server->SetStatusSource(nullptr);
+  BOOST_TEST((List(mnt + "/status") == std::set<std::string>{".", ".."}));
 }

@@ -250,6 +250,71 @@ class Metrics(MonitorTestCase):
         self.assertTrue(d.alive())
 
 
+class InsideContainer(MonitorTestCase):
+    def assertClose(self, a, b, what, within=MIB):
+        self.assertLessEqual(abs(a - b), within, "%s: %d vs %d" % (what, a, b))
+
+    def test_run_strata_volumes_and_df_match_the_host(self):
+        fs = Tmpfs(self, 16)
+        d = self.start_daemon()
+        self.import_image(d, self.fx.layout("busybox"), "busybox")
+        self.start_loop(d, "web", "-v", fs.path + ":/data", "-v", "cache:/cache",
+                        "--tmpfs", "/scratch")
+        info = harness._one(d.ok("inspect", "web", "--format", "json").json())
+        cid, pid = info["id"], info["state"]["pid"]
+        host = {"/": os.path.join(d.root, "containers", cid, "upper"), "/data": fs.path,
+                "/cache": os.path.join(d.root, "volumes", "cache", "data"),
+                "/scratch": "/proc/%d/root/scratch" % pid}
+
+        def lines():
+            text = d.ok("exec", "web", "cat", "/run/strata/volumes").stdout
+            rows = [l.split() for l in text.splitlines() if not l.startswith("#")]
+            return {r[0]: r for r in rows}
+
+        rows = lines()
+        self.assertEqual(sorted(rows), sorted(host))
+        kinds = {"/": "upper", "/data": "bind", "/cache": "named", "/scratch": "tmpfs"}
+        for mp, path in host.items():
+            with self.subTest(mountpoint=mp):
+                st = os.statvfs(path)
+                row = rows[mp]
+                self.assertEqual(row[1], kinds[mp])
+                self.assertClose(int(row[2]), st.f_blocks * st.f_frsize, "size")
+                self.assertClose(int(row[3]), st.f_bfree * st.f_frsize, "free")
+                self.assertClose(int(row[4]), st.f_bavail * st.f_frsize, "avail")
+                self.assertClose(int(row[5]), st.f_files, "files", within=64)
+                self.assertClose(int(row[6]), st.f_ffree, "files_free", within=64)
+        # JSON, the same figures.
+        js = json.loads(d.ok("exec", "web", "cat", "/run/strata/volumes.json").stdout)
+        by_mp = {v["mountpoint"]: v for v in js}
+        st = os.statvfs(fs.path)
+        self.assertEqual(by_mp["/data"]["kind"], "bind")
+        self.assertTrue(by_mp["/data"]["up"])
+        self.assertEqual(by_mp["/data"]["size_bytes"], st.f_blocks * st.f_frsize)
+        self.assertClose(by_mp["/data"]["avail_bytes"], st.f_bavail * st.f_frsize, "json avail")
+        # Live: each read is fresh.
+        before = int(lines()["/data"][4])
+        d.ok("exec", "web", "dd", "if=/dev/zero", "of=/data/f", "bs=1M", "count=4")
+        after = int(lines()["/data"][4])
+        self.assertClose(before - after, 4 * MIB, "avail after writing 4 MiB", within=MIB // 4)
+        # Read-only.
+        r = d.strata("exec", "web", "sh", "-c", "echo x > /run/strata/volumes")
+        self.assertNotEqual(r.rc, 0, r)
+        r = d.strata("exec", "web", "touch", "/run/strata/new")
+        self.assertNotEqual(r.rc, 0, r)
+        # df in the container: / shows the host filesystem behind the upper,
+        # a volume its own.
+        for mp in ("/", "/data"):
+            with self.subTest(df=mp):
+                out = d.ok("exec", "web", "df", "-P", mp).stdout.splitlines()
+                fields = out[-1].split()
+                st = os.statvfs(host[mp])
+                self.assertClose(int(fields[1]) * 1024, st.f_blocks * st.f_frsize, "df size")
+                self.assertClose(int(fields[3]) * 1024, st.f_bavail * st.f_frsize, "df avail")
+        # The host sees every container's directory under mnt/status.
+        self.assertEqual(os.listdir(os.path.join(d.root, "mnt", "status")), [cid])
+
+
 class Prometheus(MonitorTestCase):
     def test_promql_returns_a_running_containers_volumes(self):
         prom = shutil.which("prometheus")
