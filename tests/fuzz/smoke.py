@@ -20,7 +20,8 @@ def main():
         return 1
     os.makedirs(artifacts, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="strata-fuzz-") as scratch:
-        cmd = [fuzzer, "-max_total_time=" + seconds, "-timeout=10", "-rss_limit_mb=2048",
+        # -seed=1: the same mutations on every run, so a CI failure repeats.
+        cmd = [fuzzer, "-max_total_time=" + seconds, "-seed=1", "-timeout=10", "-rss_limit_mb=2048",
                "-print_final_stats=1", "-artifact_prefix=" + artifacts + "/", scratch, corpus]
         print(" ".join(cmd), flush=True)
         rc = subprocess.run(cmd).returncode
