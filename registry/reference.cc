@@ -118,6 +118,14 @@ std::string Reference::FamiliarRepo() const {
       repository.find('/', kLibrary.size()) == std::string::npos) {
     return repository.substr(kLibrary.size());
   }
+  // A first component that reads as a host ("foo.bar/x", "localhost/x")
+  // keeps the registry, or the name would parse as that host's.
+  size_t slash = repository.find('/');
+  std::string_view first = std::string_view(repository).substr(0, slash);
+  if (slash != std::string::npos &&
+      (first.find_first_of(".:") != std::string_view::npos || first == "localhost")) {
+    return registry + "/" + repository;
+  }
   return repository;
 }
 

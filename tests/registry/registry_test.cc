@@ -45,6 +45,19 @@ BOOST_AUTO_TEST_CASE(references_resolve_like_docker) {
   BOOST_TEST(r->tag.empty());
   BOOST_TEST(r->ManifestRef() == "sha256:" + hex);
 
+  // Found by tests/fuzz/registry_reference: a Docker Hub name whose first
+  // component reads as a host was shown (and tagged after a pull) without
+  // "docker.io/", so it named another registry's image.
+  r = Reference::Parse("registry-1.docker.io/foo.bar/app");
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->Familiar() == "docker.io/foo.bar/app:latest");
+  auto again = Reference::Parse(r->Familiar());
+  BOOST_REQUIRE(again.ok());
+  BOOST_TEST(again->registry == "docker.io");
+  BOOST_TEST(again->repository == "foo.bar/app");
+  BOOST_TEST(Reference::Parse("docker.io/localhost/x")->Familiar() ==
+             "docker.io/localhost/x:latest");
+
   for (const char* bad : {"", "UPPER/case", "a//b", "a:", "x@sha256:12", "-a", "a/b:t t"}) {
     BOOST_TEST(!Reference::Parse(bad).ok(), bad);
   }
