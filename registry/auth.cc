@@ -110,8 +110,7 @@ size_t TokenCache::size() {
 }
 
 Result<std::string> FetchToken(const Challenge& challenge, const std::string& scopes,
-                               const Credentials& credentials, TokenCache& cache,
-                               const TokenOptions& options) {
+                               const Credentials& credentials, TokenCache& cache) {
   auto param = [&](const char* k) {
     auto it = challenge.params.find(k);
     return it == challenge.params.end() ? std::string() : it->second;
@@ -133,7 +132,6 @@ Result<std::string> FetchToken(const Challenge& challenge, const std::string& sc
   if (!credentials.empty()) {
     request.headers.push_back("Authorization: " + BasicAuthorization(credentials));
   }
-  (void)options;
   ASSIGN_OR_RETURN(auto transfer, HttpTransfer::Start(request));
   RETURN_IF_ERROR(transfer->WaitHeaders());
   ASSIGN_OR_RETURN(std::string body, transfer->ReadAll(1 << 20));

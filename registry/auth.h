@@ -60,15 +60,10 @@ class TokenCache {
   std::map<std::string, std::pair<std::string, Clock::time_point>> tokens_;
 };
 
-struct TokenOptions {
-  bool verify_tls = true;
-};
-
 // Fetches a bearer token for scopes (space-separated "repository:x:pull"
 // entries; may be empty) from the challenge's realm, using the cache.
 // EACCES when the token endpoint refuses the credentials.
 Result<std::string> FetchToken(const Challenge& challenge, const std::string& scopes,
-                               const Credentials& credentials, TokenCache& cache,
-                               const TokenOptions& options);
+                               const Credentials& credentials, TokenCache& cache);
 
 }  // namespace strata::registry

@@ -92,14 +92,14 @@ Result<std::string> RegistryClient::AuthorizationFor(const std::string& scope) {
     return "Authorization: " + BasicAuthorization(options_.credentials);
   }
   if (challenge->scheme == "bearer") {
-    ASSIGN_OR_RETURN(std::string token, FetchToken(*challenge, scope, options_.credentials,
-                                                   *options_.tokens, TokenOptions{}));
+    ASSIGN_OR_RETURN(std::string token,
+                     FetchToken(*challenge, scope, options_.credentials, *options_.tokens));
     return "Authorization: Bearer " + token;
   }
   return std::string();
 }
 
-Status RegistryClient::Learn(const std::string& www_authenticate, const std::string& scope) {
+Status RegistryClient::Learn(const std::string& www_authenticate) {
   if (www_authenticate.empty()) {
     return Error(EACCES, "authentication refused by " + options_.registry);
   }
@@ -111,7 +111,6 @@ Status RegistryClient::Learn(const std::string& www_authenticate, const std::str
     return Error(EACCES,
                  options_.registry + " requires a login (strata login " + options_.registry + ")");
   }
-  (void)scope;
   std::lock_guard lock(mu_);
   challenge_ = std::move(c);
   return Ok();
@@ -135,7 +134,7 @@ Result<RegistryClient::Sent> RegistryClient::Send(HttpRequest request, const std
       return Error(EACCES, "authentication refused by " + options_.registry);
     }
     (void)sent.transfer->ReadAll(1 << 16);
-    RETURN_IF_ERROR(Learn(sent.transfer->Header("www-authenticate"), scope));
+    RETURN_IF_ERROR(Learn(sent.transfer->Header("www-authenticate")));
   }
 }
 

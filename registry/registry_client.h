@@ -126,7 +126,8 @@ class RegistryClient {
   // (the repositories' "repository:R:ACTIONS" list), waits for headers.
   Result<Sent> Send(HttpRequest request, const std::string& scope);
   Result<std::string> AuthorizationFor(const std::string& scope);
-  Status Learn(const std::string& www_authenticate, const std::string& scope);
+  // Records the scheme a 401 asked for.
+  Status Learn(const std::string& www_authenticate);
   std::string Url(const std::string& path) const;
   std::string Scope(const std::string& repository) const;
   // One line for an unexpected answer to what.
