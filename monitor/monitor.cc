@@ -1,7 +1,9 @@
 #include "monitor/monitor.h"
 
 #include "monitor/container_collector.h"
+#include "monitor/cron_collector.h"
 #include "monitor/fuse_collector.h"
+#include "monitor/gc_collector.h"
 #include "monitor/metrics_server.h"
 #include "monitor/store_collector.h"
 #include "monitor/upper_usage.h"
@@ -30,6 +32,8 @@ Result<std::unique_ptr<Monitor>> Monitor::Start(const MonitorOptions& o) {
   m->server_->Register(std::make_shared<StoreCollector>(*o.store, o.store_refresh));
   m->server_->Register(std::make_shared<ContainerCollector>(*containers, root, *m->uppers_));
   m->server_->Register(std::make_shared<FuseCollector>(*o.fuse));
+  if (o.gc != nullptr) m->server_->Register(std::make_shared<GcCollector>(*o.gc));
+  if (o.cron != nullptr) m->server_->Register(std::make_shared<CronCollector>(*o.cron));
   return m;
 }
 

@@ -1,5 +1,5 @@
 // Monitor: stratad's metrics, wired in one place — the /metrics server and
-// every collector (volumes, store, containers, FUSE), with what they share
+// every collector (volumes, store, containers, FUSE, GC, cron), with what they share
 // (the statfs prober, the upper-usage thread).
 //
 // Lifecycle: Start() binds the address and serves until the Monitor is
@@ -14,6 +14,8 @@
 #include "common/result.h"
 #include "fuse/fuse_stats.h"
 #include "runtime/container_manager.h"
+#include "runtime/cron_scheduler.h"
+#include "runtime/gc_service.h"
 #include "runtime/statfs_prober.h"
 #include "storage/store.h"
 
@@ -27,6 +29,8 @@ struct MonitorOptions {
   storage::Store* store = nullptr;                  // required
   const fuse::FuseStats* fuse = nullptr;            // required
   runtime::ContainerManager* containers = nullptr;  // required
+  const runtime::GcService* gc = nullptr;           // optional: strata_gc_*
+  const runtime::CronScheduler* cron = nullptr;     // optional: strata_cron_*
   double low_space_percent = 10;                    // strata_volume_low below this % available
   std::chrono::milliseconds statfs_timeout{2000};
   std::chrono::seconds store_refresh{30};  // store counts cached this long

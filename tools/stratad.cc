@@ -185,6 +185,8 @@ int Main(int argc, char** argv) {
          .store = store->get(),
          .fuse = &(*fuse)->stats(),
          .containers = containers->get(),
+         .gc = gc->get(),
+         .cron = cron->get(),
          .low_space_percent = low_space,
          .statfs_timeout = std::chrono::milliseconds(std::llround(statfs_timeout * 1000))});
     if (!started.ok()) return Fail(started.error().message());

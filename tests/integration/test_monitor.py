@@ -23,6 +23,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
+EXAMPLES = os.path.join(harness.SOURCE_DIR, "docs", "monitoring")
 HUNG_FUSE = os.path.join(harness.BUILD_DIR, "tests", "monitor", "hung_fuse")
 MIB = 1 << 20
 LOOP = 'trap "exit 0" TERM; echo ready; while :; do sleep 0.1; done'
@@ -177,6 +178,24 @@ class Metrics(MonitorTestCase):
         self.assertEqual(one(s, "strata_store_exports_total", result="succeeded"), 1.0)
         self.assertEqual(one(s, "strata_store_export_bytes_total"), os.path.getsize(out))
 
+    def test_gc_and_cron_runs_are_counted(self):
+        d = self.start_daemon()
+        self.import_image(d, self.fx.layout("busybox"), "busybox")
+        self.start_loop(d, "web")
+        d.ok("cron", "add", "tick", "--schedule", "@every 1s", "--container", "web", "--", "true")
+        d.ok("gc")
+        s = self.scrape(d)
+        self.assertEqual(one(s, "strata_gc_runs_total", result="succeeded"), 1.0)
+        self.assertEqual(one(s, "strata_gc_runs_total", result="failed"), 0.0)
+        self.assertGreater(one(s, "strata_gc_last_run_timestamp_seconds"), time.time() - 600)
+        self.assertGreaterEqual(one(s, "strata_gc_last_duration_seconds"), 0)
+        wait_until(lambda: one(self.scrape(d), "strata_cron_runs_total", cron_job="tick",
+                               result="succeeded") >= 1, what="a cron run")
+        s = self.scrape(d)
+        self.assertEqual(one(s, "strata_cron_runs_total", cron_job="tick", result="failed"), 0.0)
+        self.assertGreater(one(s, "strata_cron_last_run_timestamp_seconds", cron_job="tick"),
+                           time.time() - 600)
+
     def test_low_space_flips_and_logs_once_each_way(self):
         fs = Tmpfs(self, 8)
         d = self.start_daemon("--low-space", "50")
@@ -248,6 +267,33 @@ class Metrics(MonitorTestCase):
         wait_until(lambda: one(self.scrape(d), "strata_volume_hung_probes") == 0.0,
                    what="the stuck statfs to return")
         self.assertTrue(d.alive())
+
+
+class Examples(harness.StrataTestCase):
+    """docs/monitoring: the alert rules and the scrape config pass promtool,
+    and every query of the Grafana dashboard is valid PromQL."""
+
+    def promtool(self, *args):
+        r = subprocess.run(["promtool", "check", *args], capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, "promtool check %s:\n%s%s" % (args, r.stdout, r.stderr))
+        return r.stdout
+
+    def test_rules_config_and_dashboard(self):
+        self.assertIn("SUCCESS: 10 rules found",
+                      self.promtool("rules", os.path.join(EXAMPLES, "strata-alerts.yml")))
+        self.promtool("config", os.path.join(EXAMPLES, "prometheus.yml"))
+        with open(os.path.join(EXAMPLES, "grafana-dashboard.json")) as f:
+            dash = json.load(f)
+        exprs = [t["expr"].replace("$container", ".*")
+                 for p in dash["panels"] for t in p["targets"]]
+        self.assertGreaterEqual(len(exprs), 10)
+        rules = os.path.join(harness.temp_dir(), "dashboard-rules.yml")
+        with open(rules, "w") as f:
+            f.write("groups:\n  - name: dashboard\n    rules:\n")
+            for i, e in enumerate(exprs):
+                f.write("      - record: dashboard:q%d\n        expr: %s\n" % (i, json.dumps(e)))
+        self.promtool("rules", rules)
 
 
 class InsideContainer(MonitorTestCase):
