@@ -109,6 +109,8 @@ json::object CreateBody(const ContainerCreateArgs& a) {
                     {"memory", a.memory},
                     {"pids_limit", a.pids_limit},
                     {"cpus", a.cpus},
+                    {"log_max_size", a.log_max_size},
+                    {"log_max_files", a.log_max_files},
                     {"tty", a.tty},
                     {"interactive", a.interactive},
                     {"auto_remove", a.auto_remove}};

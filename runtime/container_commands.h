@@ -31,6 +31,8 @@ struct ContainerCreateArgs {
   int64_t memory = 0;
   int64_t pids_limit = 0;
   double cpus = 0;
+  int64_t log_max_size = 0;
+  int64_t log_max_files = 1;
   bool tty = false;
   bool interactive = false;
   bool auto_remove = false;

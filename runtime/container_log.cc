@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -107,8 +108,54 @@ bool ContainerLog::pumping() const {
 }
 
 Status ContainerLog::Append(const std::string& lines) {
-  ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path_, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
-  return WriteAll(fd.get(), lines);
+  std::lock_guard write(write_mu_);
+  auto open = [&] { return OpenFile(path_, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640); };
+  ASSIGN_OR_RETURN(UniqueFd fd, open());
+  if (limits_.max_size == 0) return WriteAll(fd.get(), lines);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Error::FromErrno("stat " + path_);
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  // Whole lines up to the limit per file, so one burst of output cannot
+  // make a file much bigger than max-size.
+  std::string_view rest(lines);
+  while (!rest.empty()) {
+    size_t take = 0;
+    while (take < rest.size() && (take == 0 || size + take < limits_.max_size)) {
+      size_t nl = rest.find('\n', take);
+      take = nl == std::string_view::npos ? rest.size() : nl + 1;
+    }
+    RETURN_IF_ERROR(WriteAll(fd.get(), rest.substr(0, take)));
+    rest.remove_prefix(take);
+    size += take;
+    if (size >= limits_.max_size) {
+      RETURN_IF_ERROR(Rotate(size));
+      size = 0;
+      if (!rest.empty()) {
+        ASSIGN_OR_RETURN(fd, open());
+      }
+    }
+  }
+  return Ok();
+}
+
+Status ContainerLog::Rotate(uint64_t size) {
+  if (limits_.max_files <= 1) {
+    if (::unlink(path_.c_str()) != 0) return Error::FromErrno("rotate " + path_);
+  } else {
+    (void)::unlink(Rotated(limits_.max_files - 1).c_str());
+    for (int n = limits_.max_files - 2; n >= 1; --n) {
+      if (::rename(Rotated(n).c_str(), Rotated(n + 1).c_str()) != 0 && errno != ENOENT) {
+        return Error::FromErrno("rotate " + Rotated(n));
+      }
+    }
+    if (::rename(path_.c_str(), Rotated(1).c_str()) != 0) {
+      return Error::FromErrno("rotate " + path_);
+    }
+  }
+  std::lock_guard lock(mu_);
+  previous_base_ = base_;
+  base_ += size;
+  return Ok();
 }
 
 Status ContainerLog::AppendEntries(const std::vector<LogEntry>& entries) {
@@ -196,15 +243,20 @@ void ContainerLog::Pump(UniqueFd out, UniqueFd err) {
   cv_.notify_all();
 }
 
-Result<std::vector<LogEntry>> ContainerLog::Read(uint64_t* offset) const {
-  std::vector<LogEntry> entries;
-  auto fd = OpenFile(path_, O_RDONLY | O_CLOEXEC);
+namespace {
+
+// The entries of path's complete lines from byte `from` on; *consumed is
+// how many bytes they took. A missing file has none.
+Status ReadEntries(const std::string& path, uint64_t from, std::vector<LogEntry>& entries,
+                   uint64_t* consumed) {
+  *consumed = 0;
+  auto fd = OpenFile(path, O_RDONLY | O_CLOEXEC);
   if (!fd.ok()) {
-    if (fd.error().IsNotFound()) return entries;
+    if (fd.error().IsNotFound()) return Ok();
     return std::move(fd).error();
   }
-  if (::lseek(fd->get(), static_cast<off_t>(*offset), SEEK_SET) < 0) {
-    return Error::FromErrno("seek " + path_);
+  if (::lseek(fd->get(), static_cast<off_t>(from), SEEK_SET) < 0) {
+    return Error::FromErrno("seek " + path);
   }
   ASSIGN_OR_RETURN(std::string data, ReadAll(fd->get()));
   size_t start = 0;
@@ -219,14 +271,47 @@ Result<std::vector<LogEntry>> ContainerLog::Read(uint64_t* offset) const {
     const json::object& o = v.get_object();
     entries.push_back({jsonf::Str(o, "time"), jsonf::Str(o, "stream"), jsonf::Str(o, "log")});
   }
-  *offset += start;
+  *consumed = start;
+  return Ok();
+}
+
+}  // namespace
+
+Result<std::vector<LogEntry>> ContainerLog::Read(uint64_t* offset) const {
+  uint64_t base, previous_base;
+  {
+    std::lock_guard lock(mu_);
+    base = base_;
+    previous_base = previous_base_;
+  }
+  std::vector<LogEntry> entries;
+  uint64_t consumed;
+  if (*offset < base) {
+    // Rotated since the last read: the rest of log.1 first, if it is kept
+    // and the reader was in it (further behind, what it missed is gone).
+    if (*offset >= previous_base && limits_.max_files > 1) {
+      RETURN_IF_ERROR(ReadEntries(Rotated(1), *offset - previous_base, entries, &consumed));
+    }
+    *offset = base;
+  }
+  RETURN_IF_ERROR(ReadEntries(path_, *offset - base, entries, &consumed));
+  *offset += consumed;
   return entries;
 }
 
 Result<std::vector<LogEntry>> ContainerLog::Tail(long n, uint64_t* end_offset) const {
-  uint64_t offset = 0;
-  ASSIGN_OR_RETURN(std::vector<LogEntry> all, Read(&offset));
-  *end_offset = offset;
+  std::vector<LogEntry> all;
+  uint64_t consumed;
+  for (int k = limits_.max_size ? limits_.max_files - 1 : 0; k >= 1; --k) {
+    RETURN_IF_ERROR(ReadEntries(Rotated(k), 0, all, &consumed));
+  }
+  uint64_t base;
+  {
+    std::lock_guard lock(mu_);
+    base = base_;
+  }
+  RETURN_IF_ERROR(ReadEntries(path_, 0, all, &consumed));
+  *end_offset = base + consumed;
   if (n >= 0 && static_cast<size_t>(n) < all.size()) {
     all.erase(all.begin(), all.end() - n);
   }

@@ -9,8 +9,14 @@
 // cut into several entries, and text at end of file without a newline is an
 // entry of its own. Invalid UTF-8 becomes U+FFFD (JSON needs valid text).
 //
-// Readers: Read() parses entries from a byte offset on; Tail() gives the last
-// n; followers wait for more with WaitForChange(). Attached clients
+// Rotation (Docker's json-file max-size / max-file): with a max size, the
+// file that reaches it becomes log.1 (log.1 becomes log.2, ...), and
+// max_files files are kept in all (log and log.1 .. log.<max_files-1>).
+//
+// Readers: Read() parses entries from an offset on; Tail() gives the last
+// n (of every kept file); followers wait for more with WaitForChange().
+// Offsets count every byte written since this object was made, so a
+// follower that fell behind a rotation finishes log.1 before going on. Attached clients
 // Subscribe() to the raw bytes as the pump reads them. The log outlives runs
 // (a restarted container appends) and goes with the container.
 //
@@ -44,9 +50,15 @@ std::string LogLine(const LogEntry& entry);
 // Replaces invalid UTF-8 sequences with U+FFFD.
 std::string SanitizeUtf8(std::string_view text);
 
+struct LogLimits {
+  uint64_t max_size = 0;  // bytes of one file; 0: no rotation
+  int max_files = 1;      // files kept, the current one included
+};
+
 class ContainerLog {
  public:
-  explicit ContainerLog(std::string path) : path_(std::move(path)) {}
+  explicit ContainerLog(std::string path, LogLimits limits = {})
+      : path_(std::move(path)), limits_(limits) {}
   ~ContainerLog();
   ContainerLog(const ContainerLog&) = delete;
   ContainerLog& operator=(const ContainerLog&) = delete;
@@ -88,11 +100,17 @@ class ContainerLog {
  private:
   void Pump(UniqueFd out, UniqueFd err);
   Status Append(const std::string& lines);
+  Status Rotate(uint64_t size);  // requires write_mu_
+  std::string Rotated(int n) const { return path_ + "." + std::to_string(n); }
 
   std::string path_;
+  const LogLimits limits_;
+  std::mutex write_mu_;  // one Append (and rotation) at a time
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   uint64_t version_ = 0;  // guarded by mu_
+  // Offsets where the current file and log.1 begin (guarded by mu_).
+  uint64_t base_ = 0, previous_base_ = 0;
   bool pumping_ = false;  // guarded by mu_
   std::thread pump_;
   UniqueFd stop_read_, stop_write_;             // a pipe whose closing stops the pump

@@ -244,6 +244,9 @@ Result<ContainerRecord> ContainerManager::Create(const CreateRequest& request) {
   if (request.memory > 0 && request.memory < 6 * 1024 * 1024) {
     return Error::Invalid("the minimum memory limit is 6 MiB (6291456 bytes)");
   }
+  if (request.log_max_size < 0 || request.log_max_files < 1) {
+    return Error::Invalid("log options: max-size must not be negative, max-file at least 1");
+  }
   if (!request.workdir.empty() && request.workdir.front() != '/') {
     return Error::Invalid("the working directory \"" + request.workdir +
                           "\" is invalid: it needs to be an absolute path");
@@ -301,6 +304,8 @@ Result<ContainerRecord> ContainerManager::Create(const CreateRequest& request) {
   config.memory = request.memory;
   config.pids_limit = request.pids_limit;
   config.cpus = request.cpus;
+  config.log_max_size = request.log_max_size;
+  config.log_max_files = request.log_max_files;
   config.tty = request.tty;
   config.interactive = request.interactive;
   config.auto_remove = request.auto_remove;

@@ -78,6 +78,8 @@ struct CreateRequest {
   int64_t memory = 0;
   int64_t pids_limit = 0;
   double cpus = 0;
+  int64_t log_max_size = 0;   // --log-opt max-size; 0: no rotation
+  int64_t log_max_files = 1;  // --log-opt max-file
   bool tty = false;
   bool interactive = false;
   bool auto_remove = false;

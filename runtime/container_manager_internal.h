@@ -32,7 +32,9 @@ struct ContainerManager::Container {
       : config(std::move(c)),
         dir(std::move(d)),
         state(std::move(s)),
-        log(std::make_unique<ContainerLog>(dir + "/log")) {}
+        log(std::make_unique<ContainerLog>(
+            dir + "/log", LogLimits{static_cast<uint64_t>(config.log_max_size),
+                                    static_cast<int>(config.log_max_files)})) {}
 
   const ContainerConfig config;  // fixed at create
   const std::string dir;         // <root>/containers/<id>

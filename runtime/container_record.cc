@@ -2,6 +2,7 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -205,6 +206,8 @@ json::object ConfigToJson(const ContainerConfig& c) {
       {"memory", c.memory},
       {"pids_limit", c.pids_limit},
       {"cpus", c.cpus},
+      {"log_max_size", c.log_max_size},
+      {"log_max_files", c.log_max_files},
       {"tty", c.tty},
       {"interactive", c.interactive},
       {"auto_remove", c.auto_remove},
@@ -260,6 +263,8 @@ Result<ContainerConfig> ConfigFromJson(const json::object& o) {
   c.memory = Int(o, "memory");
   c.pids_limit = Int(o, "pids_limit");
   c.cpus = Double(o, "cpus");
+  c.log_max_size = Int(o, "log_max_size");
+  c.log_max_files = std::max<int64_t>(1, Int(o, "log_max_files"));  // absent in older records
   c.tty = Bool(o, "tty");
   c.interactive = Bool(o, "interactive");
   c.auto_remove = Bool(o, "auto_remove");

@@ -75,6 +75,8 @@ struct ContainerConfig {
   int64_t memory = 0;         // bytes; 0 = no limit
   int64_t pids_limit = 0;     // 0 = no limit
   double cpus = 0;            // 0 = no limit
+  int64_t log_max_size = 0;   // bytes of one log file; 0 = no rotation
+  int64_t log_max_files = 1;  // log files kept, with rotation
   bool tty = false;
   bool interactive = false;  // stdin kept open
   bool auto_remove = false;  // --rm

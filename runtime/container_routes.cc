@@ -51,6 +51,8 @@ json::object ContainerToJson(const ContainerRecord& r, const std::string& root) 
       {"memory", c.memory},
       {"pids_limit", c.pids_limit},
       {"cpus", c.cpus},
+      {"log_max_size", c.log_max_size},
+      {"log_max_files", c.log_max_files},
       {"tty", c.tty},
       {"interactive", c.interactive},
       {"auto_remove", c.auto_remove},
@@ -101,6 +103,10 @@ Result<CreateRequest> ParseCreate(const json::object& b) {
   ASSIGN_OR_RETURN(r.memory, GetInt(b, "memory"));
   ASSIGN_OR_RETURN(r.pids_limit, GetInt(b, "pids_limit"));
   ASSIGN_OR_RETURN(r.cpus, GetDouble(b, "cpus"));
+  ASSIGN_OR_RETURN(r.log_max_size, GetInt(b, "log_max_size"));
+  if (b.contains("log_max_files")) {
+    ASSIGN_OR_RETURN(r.log_max_files, GetInt(b, "log_max_files"));
+  }
   ASSIGN_OR_RETURN(r.tty, GetBool(b, "tty"));
   ASSIGN_OR_RETURN(r.interactive, GetBool(b, "interactive"));
   ASSIGN_OR_RETURN(r.auto_remove, GetBool(b, "auto_remove"));

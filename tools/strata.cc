@@ -282,7 +282,7 @@ void AddStoreCommands(CLI::App& app, Args& a, Command& run) {
 }
 
 // "512m" -> 536870912; plain numbers are bytes (b, k, m, g suffixes).
-int64_t ParseBytes(const std::string& text) {
+int64_t ParseBytes(const std::string& text, const char* option = "--memory") {
   if (text.empty()) return 0;
   char* end = nullptr;
   double v = std::strtod(text.c_str(), &end);
@@ -295,7 +295,7 @@ int64_t ParseBytes(const std::string& text) {
                 : unit == "g"               ? 1024.0 * 1024 * 1024
                                             : -1;
   if (mult < 0 || v < 0 || end == text.c_str()) {
-    throw CLI::ValidationError("--memory", "invalid size \"" + text + "\" (e.g. 64m, 1g)");
+    throw CLI::ValidationError(option, "invalid size \"" + text + "\" (e.g. 64m, 1g)");
   }
   return static_cast<int64_t>(v * mult);
 }
@@ -305,6 +305,7 @@ struct ContainerArgs {
   runtime::ContainerExecArgs exec;
   runtime::ContainerAttachArgs attach;
   std::string memory;
+  std::vector<std::string> log_opts;
   bool detach = false;
   bool all = false;
   bool force = false;
@@ -338,6 +339,8 @@ void AddCreateFlags(CLI::App* cmd, ContainerArgs& c) {
   cmd->add_option("-m,--memory", c.memory, "memory limit (bytes; k, m, g suffixes)");
   cmd->add_option("--pids-limit", a.pids_limit, "most processes at a time");
   cmd->add_option("--cpus", a.cpus, "CPUs (e.g. 0.5)");
+  cmd->add_option("--log-opt", c.log_opts, "max-size=SIZE (k, m, g) or max-file=N: log rotation")
+      ->allow_extra_args(false);  // one value per occurrence (repeatable)
   cmd->add_option("--label", c.labels, "K=V metadata")
       ->allow_extra_args(false);  // one value per occurrence (repeatable)
   cmd->add_option("--network", a.network, "none (default) or host")
@@ -362,6 +365,23 @@ void TakeImageAndCommand(CLI::App* cmd, ContainerArgs& c) {
   c.create.cmd.assign(rest.begin() + 1, rest.end());
   c.create.labels = c.labels;
   c.create.memory = ParseBytes(c.memory);
+  for (const auto& opt : c.log_opts) {
+    size_t eq = opt.find('=');
+    std::string key = opt.substr(0, eq), value = eq == std::string::npos ? "" : opt.substr(eq + 1);
+    if (key == "max-size") {
+      c.create.log_max_size = ParseBytes(value, "--log-opt max-size");
+    } else if (key == "max-file") {
+      char* end = nullptr;
+      long n = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || n < 1) {
+        throw CLI::ValidationError("--log-opt", "max-file must be a number of at least 1");
+      }
+      c.create.log_max_files = n;
+    } else {
+      throw CLI::ValidationError("--log-opt", "unknown option \"" + key +
+                                                  "\" (max-size=SIZE, max-file=N)");
+    }
+  }
 }
 
 void AddContainerCommands(CLI::App& app, Args& a, ContainerArgs& c, Command& run) {

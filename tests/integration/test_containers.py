@@ -335,6 +335,28 @@ class Lifecycle(ContainerTestCase):
         r = self.d.strata("start", "user")
         self.assertEqual(r.rc, 0, r)
 
+    def test_log_rotation(self):
+        r = self.run_ctr("--name", "chatty", "--log-opt", "max-size=1k", "--log-opt", "max-file=2",
+                         "busybox", "sh", "-c", "for i in $(seq 1 300); do echo line$i; done")
+        self.assertEqual(r.rc, 0, r)
+        cid = self.inspect_ctr("chatty")["id"]
+        cdir = os.path.join(self.d.root, "containers", cid)
+        self.assertTrue(os.path.exists(os.path.join(cdir, "log.1")))
+        self.assertFalse(os.path.exists(os.path.join(cdir, "log.2")))
+        for name in ("log", "log.1"):  # log may be absent right after a rotation
+            path = os.path.join(cdir, name)
+            if os.path.exists(path):
+                self.assertLess(os.path.getsize(path), 1024 + 200)
+        lines = self.d.ok("logs", "chatty").stdout.splitlines()
+        self.assertEqual(lines[-1], "line300")
+        self.assertNotIn("line1", lines)
+        first = int(lines[0][4:])
+        self.assertEqual(lines, ["line%d" % i for i in range(first, 301)])
+        for bad in (["--log-opt", "max-file=0"], ["--log-opt", "colour=red"],
+                    ["--log-opt", "max-size=lots"]):
+            r = self.run_ctr("--rm", *bad, "busybox", "true")
+            self.assertOneLineError(r)
+
     def test_ctrl_c_without_a_terminal_reaches_the_container(self):
         env = dict(os.environ, STRATA_SOCKET=self.d.socket)
         p = subprocess.Popen([harness.STRATA, "run", "--name", "trapper", "busybox", "sh", "-c",

@@ -104,3 +104,70 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_and_long_lines) {
   BOOST_TEST((*all)[0].log.size() == 16384u);
   BOOST_TEST((*all)[2].log.back() == '\n');
 }
+
+namespace {
+
+std::vector<std::string> Texts(const std::vector<LogEntry>& entries) {
+  std::vector<std::string> out;
+  for (const auto& e : entries) out.push_back(e.log);
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(rotation_keeps_max_files_and_followers_lose_nothing) {
+  TempDir dir = testing::MakeTempDir();
+  // Each entry's line is about 70 bytes: a 200-byte file holds three.
+  ContainerLog log(dir.path() + "/log", LogLimits{200, 3});
+  auto append = [&](int from, int to) {
+    std::vector<LogEntry> entries;
+    for (int i = from; i < to; ++i) {
+      entries.push_back({"2024-01-01T00:00:00.000000000Z", "stdout", std::to_string(i) + "\n"});
+    }
+    for (const auto& e : entries) BOOST_REQUIRE(log.AppendEntries({e}).ok());
+  };
+  uint64_t offset = 0;
+  append(0, 2);
+  auto first = log.Read(&offset);
+  BOOST_REQUIRE(first.ok());
+  BOOST_TEST(Texts(*first) == (std::vector<std::string>{"0\n", "1\n"}));
+
+  // The follower is in the file that rotates: it finishes it, then goes on.
+  append(2, 5);
+  BOOST_TEST(::access((dir.path() + "/log.1").c_str(), F_OK) == 0);
+  auto next = log.Read(&offset);
+  BOOST_REQUIRE(next.ok());
+  BOOST_TEST(Texts(*next) == (std::vector<std::string>{"2\n", "3\n", "4\n"}));
+
+  // Many rotations later, at most three files, and the tail is the newest.
+  append(5, 40);
+  BOOST_TEST(::access((dir.path() + "/log.2").c_str(), F_OK) == 0);
+  BOOST_TEST(::access((dir.path() + "/log.3").c_str(), F_OK) != 0);
+  uint64_t end = 0;
+  auto tail = log.Tail(-1, &end);
+  BOOST_REQUIRE(tail.ok());
+  BOOST_REQUIRE(!tail->empty());
+  BOOST_TEST(tail->back().log == "39\n");
+  BOOST_TEST(tail->size() <= 9u);
+  // Consecutive: rotation drops the oldest whole files only.
+  int first_kept = std::stoi(tail->front().log);
+  for (size_t i = 0; i < tail->size(); ++i) {
+    BOOST_TEST((*tail)[i].log == std::to_string(first_kept + static_cast<int>(i)) + "\n");
+  }
+  // Reading on from the tail's end sees only what comes after.
+  append(40, 41);
+  auto after = log.Read(&end);
+  BOOST_REQUIRE(after.ok());
+  BOOST_TEST(Texts(*after) == (std::vector<std::string>{"40\n"}));
+}
+
+BOOST_AUTO_TEST_CASE(one_file_rotation_starts_the_file_over) {
+  TempDir dir = testing::MakeTempDir();
+  ContainerLog log(dir.path() + "/log", LogLimits{150, 1});
+  for (int i = 0; i < 10; ++i) {
+    BOOST_REQUIRE(log.AppendEntries({{"2024-01-01T00:00:00.000000000Z", "stdout", "x\n"}}).ok());
+  }
+  auto size = ReadFile(dir.path() + "/log");
+  BOOST_TEST((!size.ok() || size->size() < 150u));
+  BOOST_TEST(::access((dir.path() + "/log.1").c_str(), F_OK) != 0);
+}
