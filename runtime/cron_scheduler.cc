@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "runtime/container_manager.h"
 #include "runtime/container_record.h"
+#include "runtime/restart_policy.h"
 
 namespace strata::runtime {
 
@@ -175,6 +176,7 @@ void CronScheduler::Start() {
   std::lock_guard lock(mu_);
   if (started_ || stopping_) return;
   started_ = true;
+  started_at_ = std::chrono::steady_clock::now();
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -284,6 +286,29 @@ void CronScheduler::Work(JobPtr job, CronRun run) {
   Record(job, run);
 }
 
+bool CronScheduler::AwaitRestore(const std::string& container) {
+  using namespace std::chrono_literals;
+  {
+    std::lock_guard lock(mu_);
+    if (std::chrono::steady_clock::now() - started_at_ > kRestoreGrace) return false;
+  }
+  auto deadline = std::chrono::steady_clock::now() + kRestoreGrace;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = containers_.Inspect(container);
+    if (!r.ok()) return false;
+    const ContainerState& s = r->state;
+    if (s.status == ContainerStatus::kRunning) return true;
+    // Only a container the service brings back is worth waiting for.
+    if (s.status != ContainerStatus::kRestarting &&
+        !RestartsWithService(r->config.restart, s.manually_stopped)) {
+      return false;
+    }
+    std::unique_lock lock(mu_);
+    if (cv_.wait_for(lock, 100ms, [&] { return stopping_; })) return false;
+  }
+  return false;
+}
+
 CronRun CronScheduler::ExecRun(const Job& job, CronRun run) {
   OutputTail tail(output_limit_);
   MarkedLines lines("[cron " + job.job.name + "] ");
@@ -294,11 +319,17 @@ CronRun CronScheduler::ExecRun(const Job& job, CronRun run) {
   request.cmd = job.job.cmd;
   request.timeout = std::chrono::seconds(job.job.timeout);
   auto start = std::chrono::steady_clock::now();
-  auto code = containers_.Exec(job.job.container, request,
-                               [&](std::string_view stream, std::string_view data) {
-                                 tail.Add(data);
-                                 to_log(lines.Add(stream, data));
-                               });
+  auto exec = [&] {
+    return containers_.Exec(job.job.container, request,
+                            [&](std::string_view stream, std::string_view data) {
+                              tail.Add(data);
+                              to_log(lines.Add(stream, data));
+                            });
+  };
+  auto code = exec();
+  if (!code.ok() && code.error().code() == EBUSY && AwaitRestore(job.job.container)) {
+    code = exec();
+  }
   to_log(lines.Flush());
   run.duration = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   tail.Finish(run);

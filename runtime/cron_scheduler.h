@@ -119,6 +119,9 @@ class CronScheduler {
   void Fire(const JobPtr& job, TimePoint due);
   void Work(JobPtr job, CronRun run);
   CronRun ExecRun(const Job& job, CronRun run);
+  // In the first kRestoreGrace after Start(), waits (up to kRestoreGrace)
+  // for a container the service is bringing back; whether it now runs.
+  bool AwaitRestore(const std::string& container);
   CronRun ContainerRun(const Job& job, CronRun run);
   void Record(const JobPtr& job, const CronRun& run);
   CronJobStatus StatusOf(const Job& job) const;  // requires mu_
@@ -133,8 +136,10 @@ class CronScheduler {
   std::mutex db_mu_;  // serializes index writes (before mu_)
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::map<std::string, JobPtr> jobs_;       // guarded by mu_
-  bool started_ = false;                     // guarded by mu_
+  std::map<std::string, JobPtr> jobs_;                // guarded by mu_
+  bool started_ = false;                              // guarded by mu_
+  std::chrono::steady_clock::time_point started_at_;  // guarded by mu_
+  static constexpr std::chrono::seconds kRestoreGrace{15};
   bool stopping_ = false;                    // guarded by mu_
   uint64_t next_worker_ = 0;                 // guarded by mu_
   std::map<uint64_t, std::thread> workers_;  // guarded by mu_

@@ -238,6 +238,9 @@ class Service(CronTestCase):
         later = [r["seq"] for r in self.history("keep")]
         self.assertEqual(later[:len(seqs)], seqs)  # the history was kept
         self.assertGreater(later[-1], seqs[-1])
+        # Runs due while app was being restarted waited for it.
+        after = [r for r in self.history("keep") if r["seq"] > seqs[-1]]
+        self.assertEqual({r["result"] for r in after}, {"succeeded"}, after)
         # Run jobs leave no container behind.
         self.d.ok("cron", "rm", "fresh", "keep")
         wait_until(lambda: [c["name"] for c in self.d.ok("ps", "-a", "--format", "json").json()]
