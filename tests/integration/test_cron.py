@@ -138,6 +138,18 @@ class ExecJobs(CronTestCase):
         time.sleep(0.5)
         ps = self.d.ok("exec", "app", "ps", "-o", "args").stdout
         self.assertNotIn("sleep 30", ps)
+        # A run job's timeout kills its container, which then goes (--rm).
+        self.d.ok("cron", "add", "hang-img", "--schedule", "@every 1s", "--timeout", "1",
+                  "--image", "busybox", "--", "sh", "-c", "echo started; sleep 30")
+        wait_until(lambda: "timed_out" in self.results("hang-img"), timeout=15,
+                   what="a run job's timeout")
+        run = [r for r in self.history("hang-img") if r["result"] == "timed_out"][0]
+        self.assertEqual(run["message"], "timed out after 1 s: killed")
+        self.assertEqual(run["output"], "started\n")
+        self.assertLess(run["duration"], 6)
+        self.d.ok("cron", "rm", "hang-img")
+        wait_until(lambda: [c["name"] for c in self.d.ok("ps", "-a", "--format", "json").json()]
+                   == ["app"], timeout=15, what="the run job's container removed")
 
     def test_stopped_container_recorded_as_failed(self):
         self.d.ok("create", "--name", "idle", "busybox", "true")
