@@ -108,4 +108,19 @@ std::optional<size_t> FindMount(const std::vector<MountEntry>& mounts, std::stri
   return best;
 }
 
+MountTable::MountTable(std::vector<MountEntry> mounts) : mounts_(std::move(mounts)) {
+  for (size_t i = 0; i < mounts_.size(); ++i) by_point_[mounts_[i].mount_point] = i;
+}
+
+std::optional<size_t> MountTable::Find(std::string_view path) const {
+  if (path.empty() || path[0] != '/') return std::nullopt;
+  std::string p(path);
+  for (;;) {
+    if (auto it = by_point_.find(p); it != by_point_.end()) return it->second;
+    if (p == "/") return std::nullopt;
+    size_t slash = p.rfind('/');
+    p.resize(slash == 0 ? 1 : slash);
+  }
+}
+
 }  // namespace strata::monitor

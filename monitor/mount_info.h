@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.h"
@@ -37,5 +38,17 @@ Result<std::vector<MountEntry>> ReadMountInfo();
 // The index in mounts of the mount holding path (absolute, normalized), or
 // nullopt when none does.
 std::optional<size_t> FindMount(const std::vector<MountEntry>& mounts, std::string_view path);
+
+// The same lookup in O(depth of path): for many paths against a long table.
+class MountTable {
+ public:
+  explicit MountTable(std::vector<MountEntry> mounts);
+  const std::vector<MountEntry>& mounts() const { return mounts_; }
+  std::optional<size_t> Find(std::string_view path) const;
+
+ private:
+  std::vector<MountEntry> mounts_;
+  std::unordered_map<std::string, size_t> by_point_;  // the last mount on each point
+};
 
 }  // namespace strata::monitor

@@ -20,7 +20,7 @@ struct Placement {
   bool mount_read_only = false;
 };
 
-Placement Place(const runtime::VolumeSite& site, const std::vector<MountEntry>& mounts) {
+Placement Place(const runtime::VolumeSite& site, const MountTable& table) {
   Placement p;
   if (site.kind == runtime::VolumeKind::kTmpfs) {
     // In the container's mount namespace, not in ours: probed through
@@ -31,13 +31,13 @@ Placement Place(const runtime::VolumeSite& site, const std::vector<MountEntry>& 
     p.fstype = "tmpfs";
     return p;
   }
-  auto i = FindMount(mounts, site.host_path);
+  auto i = table.Find(site.host_path);
   if (!i) {
     p.key = "path:" + site.host_path;
     p.probe_path = site.host_path;
     return p;
   }
-  const MountEntry& m = mounts[*i];
+  const MountEntry& m = table.mounts()[*i];
   // By device: bind mounts of one filesystem are probed once.
   p.key = "dev:" + m.device;
   p.probe_path = m.mount_point;
@@ -75,12 +75,13 @@ std::vector<prometheus::MetricFamily> VolumeCollector::Collect() const {
     LogWarning("metrics: " + m.error().message());
   }
 
+  MountTable table(std::move(mounts));
   std::vector<Placement> places;
   places.reserve(sites->size());
   std::map<std::string, size_t> probe_of;  // key -> index in paths
   std::vector<std::string> paths;
   for (const auto& site : *sites) {
-    places.push_back(Place(site, mounts));
+    places.push_back(Place(site, table));
     auto [it, inserted] = probe_of.emplace(places.back().key, paths.size());
     if (inserted) paths.push_back(places.back().probe_path);
   }

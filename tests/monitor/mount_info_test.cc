@@ -50,6 +50,17 @@ BOOST_AUTO_TEST_CASE(find) {
   BOOST_TEST(!FindMount({}, "/x").has_value());
 }
 
+BOOST_AUTO_TEST_CASE(table_agrees_with_find) {
+  auto m = ParseMountInfo(kMountInfo);
+  MountTable table(m);
+  for (const char* path : {"/", "/etc/passwd", "/proc", "/proc/1/root", "/processes",
+                           "/var/lib/strata/mnt/containers/x", "/mnt/my disk/a", "/data/x",
+                           "/data/srv/y", "/data", "relative", ""}) {
+    BOOST_TEST_CONTEXT(path) { BOOST_TEST((table.Find(path) == FindMount(m, path))); }
+  }
+  BOOST_TEST(!MountTable({}).Find("/x").has_value());
+}
+
 BOOST_AUTO_TEST_CASE(read_own) {
   auto m = ReadMountInfo();
   BOOST_TEST_REQUIRE(m.ok());
