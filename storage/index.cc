@@ -455,9 +455,8 @@ Result<std::optional<std::string>> Index::GetCron(std::string_view key) {
   return impl_->Get(kCron, key);
 }
 
-Status Index::ForEachCron(
-    std::string_view prefix,
-    const std::function<Status(std::string_view, std::string_view)>& fn) {
+Status Index::ForEachCron(std::string_view prefix,
+                          const std::function<Status(std::string_view, std::string_view)>& fn) {
   return impl_->Scan(kCron, prefix, fn);
 }
 

@@ -160,8 +160,8 @@ int Main(int argc, char** argv) {
   auto volume_status = std::make_unique<runtime::VolumeStatus>(**containers, root);
   (*fuse)->SetStatusSource(volume_status.get());
   // Scheduled jobs, kept in the index; they run once the containers are back.
-  auto cron = runtime::CronScheduler::Open(
-      {.index = &(*store)->index(), .containers = containers->get()});
+  auto cron =
+      runtime::CronScheduler::Open({.index = &(*store)->index(), .containers = containers->get()});
   if (!cron.ok()) return Fail(cron.error().message());
 
   runtime::ApiServices services{**store, mounts->get(), containers->get()};
