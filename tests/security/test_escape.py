@@ -258,6 +258,13 @@ class Seccomp(EscapeCase):
         cfg = json.load(open(self.bundle_config()))
         self.assertEqual(cfg["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO")
 
+    def test_exec_gets_the_containers_filter(self):
+        self.d.ok("run", "-d", "--name", "execd", "-v", self.probe + ":/probe:ro", "busybox",
+                  "sh", "-c", 'trap "exit 0" TERM; while :; do sleep 0.1; done')
+        self.addCleanup(self.d.strata, "rm", "-f", "execd")
+        r = self.d.ok("exec", "execd", "/probe/probe", "keyctl", "unshare-user")
+        self.assertEqual(parse_probe(r.stdout), {"keyctl": EPERM, "unshare-user": EPERM}, r)
+
     def bundle_config(self):
         self.d.ok("create", "--name", "cfg", "busybox", "true")
         self.addCleanup(self.d.strata, "rm", "-f", "cfg")
