@@ -586,6 +586,8 @@ void AddCronCommands(CLI::App& app, Args& a, CronArgs& c, Command& run) {
 
   CLI::App* inspect = cron->add_subcommand("inspect", "Show jobs' details (JSON)");
   inspect->add_option("NAME", c.names, "job names")->required();
+  inspect->add_option("--format", a.format, "json (the only format)")
+      ->check(CLI::IsMember({"json"}));
   inspect->callback(
       [&] { run = [&](CommandContext& ctx) { return runtime::CronInspect(ctx, c.names); }; });
 

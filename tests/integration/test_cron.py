@@ -271,7 +271,7 @@ class Service(CronTestCase):
         restarted = time.time()
 
         def job(name):
-            return harness._one(self.d.ok("cron", "inspect", name).json())
+            return harness._one(self.d.ok("cron", "inspect", name, "--format", "json").json())
 
         # The catch-up job acts on the missed run at once; the other waits
         # for its next due time, a period after the start.
