@@ -514,6 +514,13 @@ void AddContainerCommands(CLI::App& app, Args& a, ContainerArgs& c, Command& run
   vcreate->add_option("NAME", c.ref, "volume name")->required();
   vcreate->add_option("--label", c.labels, "K=V metadata")
       ->allow_extra_args(false);  // one value per occurrence (repeatable)
+  vcreate
+      ->add_option_function<std::string>(
+          "--low-space",
+          [&c](const std::string& pct) { c.labels.push_back("strata.low-space=" + pct); },
+          "PCT: the volume is low on space below PCT% available (overrides stratad's "
+          "--low-space; the label strata.low-space)")
+      ->check(CLI::Range(0.0, 100.0));
   vcreate->callback([&] {
     run = [&](CommandContext& ctx) { return runtime::VolumeCreate(ctx, c.ref, c.labels); };
   });

@@ -226,12 +226,18 @@ class Metrics(MonitorTestCase):
     def test_named_volume_threshold_overrides(self):
         d = self.start_daemon("--low-space", "0")
         d.ok("volume", "create", "--label", "strata.low-space=100", "full")
+        d.ok("volume", "create", "--low-space", "0", "never")
+        r = d.strata("volume", "create", "--low-space", "101", "bad")
+        self.assertEqual(r.rc, 2, r)
         s = self.scrape(d)
         # 100%: any filesystem with less than all of it available is low.
         self.assertEqual(one(s, "strata_volume_low_space_threshold_ratio", volume="full",
                              kind="named"), 1.0)
         self.assertEqual(one(s, "strata_volume_low", volume="full", kind="named"), 1.0)
         self.assertEqual(one(s, "strata_volume_low", kind="store"), 0.0)
+        self.assertEqual(one(s, "strata_volume_low_space_threshold_ratio", volume="never",
+                             kind="named"), 0.0)
+        self.assertEqual(one(s, "strata_volume_low", volume="never", kind="named"), 0.0)
 
     def test_hung_mount_does_not_hold_up_a_scrape(self):
         self.assertTrue(os.access(HUNG_FUSE, os.X_OK), HUNG_FUSE + " was not built")
