@@ -2,9 +2,9 @@
 // (default `strata`), mode 0660, so the kernel lets only those connect;
 // each connection is checked again by the peer's credentials at connect
 // time (SO_PEERCRED, SO_PEERGROUPS), so a socket made wider by mistake (a
-// chmod, a bind mount into a container) still answers nobody else: uid 0
-// and members of the group are served, others get 403 and stratad logs
-// them.
+// chmod, a bind mount into a container) still answers nobody else: uid 0,
+// the uid stratad runs as and members of the group are served, others get
+// 403 and stratad logs them.
 //
 // Thread safety: ApiAccess is immutable after construction; Check may be
 // called from any thread.
