@@ -27,6 +27,11 @@ json::object GcReportToJson(const storage::GcReport& r) {
       {"leases_kept", r.leases_kept},
       {"bytes_reclaimed", r.bytes_reclaimed},
       {"seconds", r.seconds},
+      {"gate_seconds", r.gate_seconds},
+      {"mark_seconds", r.mark_seconds},
+      {"walk_seconds", r.walk_seconds},
+      {"index_seconds", r.index_seconds},
+      {"files_seconds", r.files_seconds},
       {"items", std::move(items)},
   };
 }

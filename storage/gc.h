@@ -71,6 +71,9 @@ struct GcReport {
   uint64_t leases_kept = 0;
   uint64_t bytes_reclaimed = 0;  // every file byte above
   double seconds = 0;
+  // Where the time went: waiting for the gate, marking, the walk of
+  // objects/ and the object records, the index batch, removing files.
+  double gate_seconds = 0, mark_seconds = 0, walk_seconds = 0, index_seconds = 0, files_seconds = 0;
   std::vector<GcItem> items;  // with list or dry_run
 };
 

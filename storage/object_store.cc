@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <thread>
 
 #include "common/fs.h"
 
@@ -210,6 +212,50 @@ Status ObjectStore::Remove(const ObjectId& id) {
   std::string path = PathOf(id);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Error::FromErrno("unlink " + path);
   return Ok();
+}
+
+Result<size_t> ObjectStore::RemoveMany(const std::vector<ObjectId>& ids, unsigned threads) {
+  std::lock_guard lock(mu_);
+  // By shard directory, in the caller's order within each.
+  std::map<std::string, std::vector<std::string>> by_shard;
+  for (const ObjectId& id : ids) {
+    if (pending_.count(id) != 0) continue;
+    std::string hex = id.hex();
+    by_shard[hex.substr(0, 2)].push_back(hex.substr(2));
+  }
+  std::vector<const std::pair<const std::string, std::vector<std::string>>*> shards;
+  for (const auto& entry : by_shard) shards.push_back(&entry);
+  std::atomic<size_t> next{0}, removed{0};
+  std::mutex error_mu;
+  Status first_error = Ok();
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < shards.size();) {
+      const auto& [shard, names] = *shards[i];
+      UniqueFd dir(::openat(dir_fd_.get(), shard.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!dir.valid()) {
+        if (errno == ENOENT) continue;
+        std::lock_guard el(error_mu);
+        if (first_error.ok()) first_error = Error::FromErrno("open objects/" + shard);
+        continue;
+      }
+      for (const std::string& name : names) {
+        if (::unlinkat(dir.get(), name.c_str(), 0) == 0) {
+          removed.fetch_add(1, std::memory_order_relaxed);
+        } else if (errno != ENOENT) {
+          std::lock_guard el(error_mu);
+          if (first_error.ok())
+            first_error = Error::FromErrno("unlink objects/" + shard + "/" + name);
+        }
+      }
+    }
+  };
+  threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(shards.size())));
+  std::vector<std::thread> workers;
+  for (unsigned t = 1; t < threads; ++t) workers.emplace_back(work);
+  work();
+  for (auto& w : workers) w.join();
+  RETURN_IF_ERROR(first_error);
+  return removed.load();
 }
 
 Status ObjectStore::Sync() {

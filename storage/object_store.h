@@ -87,6 +87,13 @@ class ObjectStore {
   void Discard(const std::vector<ObjectId>& ids);
   // Removes an object file (GC); refuses pending objects with EBUSY.
   Status Remove(const ObjectId& id);
+  // Removes many object files (GC), skipping pending ones, with up to
+  // `threads` workers (one shard directory each at a time): on a cold cache
+  // the unlinks wait on I/O, and concurrent ones overlap their waits. Holds
+  // the store's lock throughout, so no Put interleaves. Returns how many
+  // files were removed; the first error other than ENOENT, if any, after
+  // trying them all.
+  Result<size_t> RemoveMany(const std::vector<ObjectId>& ids, unsigned threads);
 
   // Makes every object written so far durable (syncfs on the store's fs).
   Status Sync();
