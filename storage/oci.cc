@@ -142,7 +142,15 @@ Result<uint64_t> RequireUnsigned(const json::object& o, std::string_view key, co
 Result<Digest> ToDigest(const json::value& v, const Where& w) {
   if (!v.is_string()) return w.WrongType(v, "a digest string");
   auto d = Digest::Parse(v.get_string());
-  if (!d.ok()) return w.Bad(d.error().message());
+  if (!d.ok()) {
+    // Digest::Parse shows the value as it is: a control character in it
+    // ("\n" in the JSON) would break the one-line message.
+    std::string_view text = v.get_string();
+    bool plain = std::none_of(text.begin(), text.end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
+    return w.Bad(plain ? d.error().message() : "invalid digest " + Quoted(text));
+  }
   return *d;
 }
 

@@ -394,4 +394,15 @@ BOOST_AUTO_TEST_CASE(builders_round_trip) {
 BOOST_AUTO_TEST_CASE(quoted_values_stay_on_one_line) {
   BOOST_TEST(Quoted("a\nb\"c") == "\"a\\x0ab\\x22c\"");
   BOOST_TEST(Quoted(std::string(100, 'x'), 10) == "\"xxxxxxxxxx...\"");
+
+  // Found by tests/fuzz/oci_manifest: a digest with a control character
+  // broke the message over several lines.
+  auto m = ParseManifest(
+      R"({"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json",)"
+      R"("digest":"sha256:ab\ncd","size":1},"layers":[]})",
+      "manifest");
+  BOOST_REQUIRE(!m.ok());
+  BOOST_TEST(m.error().code() == EINVAL);
+  BOOST_TEST(m.error().message().find('\n') == std::string::npos);
+  BOOST_TEST(m.error().message().find("config.digest") != std::string::npos);
 }
