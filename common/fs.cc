@@ -71,21 +71,33 @@ std::string JoinPath(std::string_view a, std::string_view b) {
   return out;
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+namespace {
+
+Status WriteAndRename(const std::string& path, std::string_view data, mode_t mode, bool durable) {
   auto slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
   std::string tmp = JoinPath(dir, "." + path.substr(slash + 1) + ".tmp");
   {
     ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
     RETURN_IF_ERROR_CTX(WriteAll(fd.get(), data), tmp);
-    if (::fsync(fd.get()) != 0) return Error::FromErrno("fsync " + tmp);
+    if (durable && ::fsync(fd.get()) != 0) return Error::FromErrno("fsync " + tmp);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     Error err = Error::FromErrno("rename " + tmp + " to " + path);
     ::unlink(tmp.c_str());
     return err;
   }
-  return FsyncPath(dir);
+  return durable ? FsyncPath(dir) : Ok();
+}
+
+}  // namespace
+
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+  return WriteAndRename(path, data, mode, true);
+}
+
+Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode) {
+  return WriteAndRename(path, data, mode, false);
 }
 
 Status FsyncPath(const std::string& path) {

@@ -23,6 +23,11 @@ Status WriteAll(int fd, std::string_view data);
 Result<size_t> ReadFull(int fd, char* buf, size_t n);
 // Writes data to dir/.name.tmp, fsyncs it and renames it over path.
 Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// The same without the fsyncs: readers see the old or the new file whole,
+// but a crash may lose the new one. For files rebuilt from durable ones
+// (a container's bundle at each start), where two fsyncs per file would be
+// most of the cost.
+Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode = 0644);
 // mkdir -p.
 Status MakeDirs(const std::string& path, mode_t mode = 0755);
 // rm -rf; missing is fine. Does not cross into other mounts' contents (uses

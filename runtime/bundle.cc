@@ -269,7 +269,7 @@ Result<json::object> BuildSpec(const ContainerConfig& config, const BundleInputs
 }
 
 Status WriteNetworkFiles(const std::string& dir, const ContainerConfig& config) {
-  RETURN_IF_ERROR(WriteFileAtomic(JoinPath(dir, "hostname"), config.hostname + "\n", 0644));
+  RETURN_IF_ERROR(ReplaceFile(JoinPath(dir, "hostname"), config.hostname + "\n", 0644));
   std::string hosts;
   std::string resolv;
   if (config.network == NetworkMode::kHost) {
@@ -286,8 +286,8 @@ Status WriteNetworkFiles(const std::string& dir, const ContainerConfig& config) 
     hosts += "127.0.1.1\t" + config.hostname + "\n";
   }
   if (auto host_resolv = ReadFile("/etc/resolv.conf"); host_resolv.ok()) resolv = *host_resolv;
-  RETURN_IF_ERROR(WriteFileAtomic(JoinPath(dir, "hosts"), hosts, 0644));
-  RETURN_IF_ERROR(WriteFileAtomic(JoinPath(dir, "resolv.conf"), resolv, 0644));
+  RETURN_IF_ERROR(ReplaceFile(JoinPath(dir, "hosts"), hosts, 0644));
+  RETURN_IF_ERROR(ReplaceFile(JoinPath(dir, "resolv.conf"), resolv, 0644));
   return Ok();
 }
 

@@ -156,7 +156,7 @@ Status ContainerManager::StartRun(const ContainerPtr& c) {
   if (!spec.ok()) return fail(spec.error());
   RETURN_IF_ERROR(MakeDirs(c->bundle_dir(), 0700));
   RETURN_IF_ERROR(
-      WriteFileAtomic(c->bundle_dir() + "/config.json", boost::json::serialize(*spec), 0600));
+      ReplaceFile(c->bundle_dir() + "/config.json", boost::json::serialize(*spec), 0600));
 
   // The container's output: pipes the pump copies into the log (with a
   // terminal, the runtime's own messages still come on them). Its input:
