@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <set>
@@ -125,6 +126,20 @@ class Writer {
     return Ok();
   }
 
+  static bool IsEmptyDir(const std::string& path) {
+    DIR* d = ::opendir(path.c_str());
+    if (d == nullptr) return false;
+    bool empty = true;
+    while (struct dirent* e = ::readdir(d)) {
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+        empty = false;
+        break;
+      }
+    }
+    ::closedir(d);
+    return empty;
+  }
+
   static bool IsOpaque(const std::string& path) {
     char value[4];
     ssize_t n = ::lgetxattr(path.c_str(), kOpaqueXattr, value, sizeof value);
@@ -146,6 +161,9 @@ class Writer {
         (rel == "etc/hostname" || rel == "etc/hosts" || rel == "etc/resolv.conf")) {
       return Ok();
     }
+    // The empty mount point of the status files (/run/strata) is the
+    // runtime's, not the container's change.
+    if (S_ISDIR(st.st_mode) && rel == "run/strata" && IsEmptyDir(path)) return Ok();
 
     EntryPtr e = NewEntry(S_ISDIR(st.st_mode) ? rel + "/" : rel, st);
     RETURN_IF_ERROR(Xattrs(e.get(), path));

@@ -75,6 +75,8 @@ BOOST_AUTO_TEST_CASE(overlay_format_becomes_oci_format) {
   BOOST_REQUIRE(::setxattr((up + "/etc/new").c_str(), "user.note", "n", 1, 0) == 0);
   BOOST_REQUIRE(::symlink("new", (up + "/etc/link").c_str()) == 0);
   BOOST_REQUIRE(WriteFileAtomic(up + "/etc/hostname", "").ok());  // a mount point, left out
+  BOOST_REQUIRE(MakeDirs(up + "/run/strata").ok());                // the status mount point, too
+  BOOST_REQUIRE(MakeDirs(up + "/srv/strata").ok());                // elsewhere: an empty dir kept
 
   std::string tar = dir.path() + "/layer.tar";
   {
@@ -96,6 +98,8 @@ BOOST_AUTO_TEST_CASE(overlay_format_becomes_oci_format) {
   BOOST_TEST(entries["etc/opaque/kept"].content == "k");
   BOOST_TEST(entries["etc/link"].type == AE_IFLNK);
   BOOST_TEST(!entries.count("etc/hostname"));
+  BOOST_TEST(!entries.count("run/strata"));
+  BOOST_TEST(entries.count("srv/strata"));
 }
 
 BOOST_AUTO_TEST_CASE(an_empty_upper_is_an_empty_layer) {
