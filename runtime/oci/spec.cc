@@ -49,7 +49,9 @@ Result<std::optional<int64_t>> GetInt64(const json::object& obj, std::string_vie
   }
   if (v->is_double()) {
     double d = v->get_double();
-    if (d == static_cast<double>(static_cast<int64_t>(d))) {
+    // In range first: converting a double outside int64 (or NaN) is undefined.
+    constexpr double kTwo63 = 9223372036854775808.0;
+    if (d >= -kTwo63 && d < kTwo63 && d == static_cast<double>(static_cast<int64_t>(d))) {
       return std::optional<int64_t>(static_cast<int64_t>(d));
     }
   }

@@ -217,6 +217,10 @@ BOOST_AUTO_TEST_CASE(refused_configs_name_the_field) {
   ExpectRefused(Patch("\"maskedPaths\"", "\"sysctl\": {\"kernel.panic\": \"1\"}, \"maskedPaths\""),
                 "not namespaced");
   BOOST_TEST(ParseSpec(Patch("{\"type\": \"network\"}, ", "")).ok());  // optional
+  // Found by tests/fuzz/runtime_spec: a double beyond int64 was converted
+  // (undefined behaviour) instead of refused.
+  ExpectRefused(Patch("\"resources\": {", "\"resources\": {\"memory\": {\"limit\": 1e300}, "),
+                "expected an integer");
 }
 
 BOOST_AUTO_TEST_CASE(net_sysctls_need_a_network_namespace) {
