@@ -44,13 +44,36 @@ bool ValidTag(std::string_view t) {
   return true;
 }
 
+bool ValidPort(std::string_view p) {
+  if (p.empty() || p.size() > 5) return false;
+  for (char c : p) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// NAME[:PORT] (letters, digits, '.', '-') or [IPv6][:PORT], at most 255
+// characters: what a URL can carry, so that the name prints back the same.
 bool ValidHost(std::string_view h) {
-  if (h.empty()) return false;
-  for (char c : h) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != ':' &&
-        c != '[' && c != ']') {
-      return false;
+  if (h.empty() || h.size() > 255) return false;
+  std::string_view name = h, port;
+  if (h.front() == '[') {
+    size_t close = h.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (char c : h.substr(1, close - 1)) {
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
     }
+    std::string_view after = h.substr(close + 1);
+    return after.empty() || (after.front() == ':' && ValidPort(after.substr(1)));
+  }
+  if (size_t colon = h.find(':'); colon != std::string_view::npos) {
+    name = h.substr(0, colon);
+    port = h.substr(colon + 1);
+    if (!ValidPort(port)) return false;
+  }
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') return false;
   }
   return true;
 }
@@ -59,7 +82,9 @@ bool ValidHost(std::string_view h) {
 
 Result<Reference> Reference::Parse(std::string_view text) {
   if (text.empty()) return Bad(text, "empty");
-  if (text.size() > 512) return Bad(text.substr(0, 64), "longer than 512 characters");
+  // The parts are bounded on their own (host and repository 255, tag 128),
+  // so whatever parses prints back (Familiar) within this limit.
+  if (text.size() > 1024) return Bad(text.substr(0, 64), "longer than 1024 characters");
   Reference ref;
   std::string_view rest = text;
   if (size_t at = rest.find('@'); at != std::string_view::npos) {

@@ -63,6 +63,28 @@ BOOST_AUTO_TEST_CASE(references_resolve_like_docker) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(registry_hosts_are_names_or_bracketed_ipv6_with_a_port) {
+  for (const char* good : {"localhost:5000/a", "reg.example.com/a/b", "[::1]:5000/a", "[fe80::1]/a",
+                           "10.0.0.1:443/x:v1"}) {
+    auto r = Reference::Parse(good);
+    BOOST_TEST_INFO(good);
+    BOOST_TEST(r.ok());
+    if (r.ok()) BOOST_TEST(Reference::Parse(r->Familiar()).ok());
+  }
+  // Found by tests/fuzz/registry_reference: these parsed, then did not
+  // print back as a reference.
+  for (const char* bad : {":]]]]]ww/a", "reg.io:/a", "reg.io:99999x/a", "[::1/a", "[]/a",
+                          "a.b:80:90/c", "[::1]x/a"}) {
+    BOOST_TEST_INFO(bad);
+    BOOST_TEST(!Reference::Parse(bad).ok());
+  }
+  // Long but valid parts print back within the limit.
+  std::string name = "reg.io/" + std::string(240, 'a');
+  auto r = Reference::Parse(name);
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(Reference::Parse(r->Familiar()).ok());
+}
+
 BOOST_AUTO_TEST_CASE(loopback_registries) {
   BOOST_TEST(IsLoopbackRegistry("localhost:5000"));
   BOOST_TEST(IsLoopbackRegistry("127.0.0.1"));
