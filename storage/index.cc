@@ -257,7 +257,7 @@ Result<std::unique_ptr<Index>> Index::Open(const IndexOptions& options) {
 Status Index::Write(Batch& batch) {
   if (impl_->read_only) return Error(EROFS, "index is open read-only");
   rocksdb::WriteBatch wb;
-  for (const auto& op : batch.impl_->ops) {
+  for (auto& op : batch.impl_->ops) {
     auto* h = impl_->handles[op.family];
     rocksdb::Status s;
     switch (op.kind) {
@@ -266,7 +266,10 @@ Status Index::Write(Batch& batch) {
       case Batch::Impl::Op::kDeleteRange: s = wb.DeleteRange(h, op.key, op.value); break;
     }
     if (!s.ok()) return FromStatus(s, "index batch");
+    std::string().swap(op.key);
+    std::string().swap(op.value);
   }
+  std::vector<Batch::Impl::Op>().swap(batch.impl_->ops);
   rocksdb::WriteOptions wo;
   wo.sync = true;
   rocksdb::Status s = impl_->db->Write(wo, &wb);

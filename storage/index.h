@@ -72,6 +72,9 @@ class Index {
   static Result<std::unique_ptr<Index>> Open(const IndexOptions& options);
   ~Index();
 
+  // Writes the batch atomically (synced). It consumes the batch: each op's
+  // bytes are freed once copied into RocksDB's batch, so a huge layer's
+  // records are not held twice at the peak.
   Status Write(Batch& batch);
 
   Result<std::optional<ObjectRecord>> GetObject(const ObjectId& id);
