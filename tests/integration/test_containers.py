@@ -538,6 +538,9 @@ class Service(ContainerTestCase):
         old_pids = [self.state(n)["pid"] for n in ("always", "once")]
         images = self.images(self.d)
         self.d.kill()  # SIGKILL: no chance to stop anything
+        # The store is clean for fsck (offline, as the service is down).
+        r = harness.run([harness.STRATA, "fsck", "--root", self.d.root])
+        self.assertEqual(r.rc, 0, r)
         d2 = self.start_daemon(root=self.d.root, socket_path=self.d.socket)
         self.d = d2
         # The store is intact.
