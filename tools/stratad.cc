@@ -23,6 +23,7 @@
 #include "runtime/api_access.h"
 #include "runtime/api_protocol.h"
 #include "runtime/api_server.h"
+#include "runtime/api_tcp_forwarder.h"
 #include "runtime/child_reaper.h"
 #include "runtime/container_manager.h"
 #include "runtime/cron_scheduler.h"
@@ -79,6 +80,13 @@ int Main(int argc, char** argv) {
                  "group that may use the API besides root (made if missing; the socket is "
                  "root:GROUP 0660)")
       ->capture_default_str();
+  std::string api_addr;
+  bool api_addr_allow_remote = false;
+  app.add_option("--api-addr", api_addr,
+                 "HOST:PORT to serve the API on over TCP too (none by default; loopback only "
+                 "unless --api-addr-allow-remote; no authentication: see docs/security.md)");
+  app.add_flag("--api-addr-allow-remote", api_addr_allow_remote,
+               "let --api-addr take a non-loopback address");
   app.add_option("--metrics-addr", metrics_addr,
                  "HOST:PORT to serve Prometheus /metrics on (port 0: any free port; "
                  "\"none\": no metrics)")
@@ -178,6 +186,15 @@ int Main(int argc, char** argv) {
   auto server =
       runtime::ApiServer::Start({.socket_path = socket, .socket_group = *group}, services);
   if (!server.ok()) return Fail(server.error().message());
+  std::unique_ptr<runtime::ApiTcpForwarder> tcp;
+  if (!api_addr.empty()) {
+    auto started = runtime::ApiTcpForwarder::Start(
+        {.address = api_addr, .socket_path = socket, .allow_remote = api_addr_allow_remote});
+    if (!started.ok()) return Fail(started.error().message());
+    tcp = std::move(*started);
+    LogWarning("serving the API over TCP on " + api_addr.substr(0, api_addr.rfind(':')) + ":" +
+               std::to_string(tcp->port()) + " without authentication");
+  }
   std::unique_ptr<monitor::Monitor> metrics;
   if (metrics_addr != "none") {
     auto started = monitor::Monitor::Start(

@@ -3,10 +3,14 @@
 SIGINT, a socket of mode 0660, and a one-line error from strata when no
 stratad answers."""
 
+import http.client
+import json
 import os
+import re
 import signal
 import stat
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -48,6 +52,32 @@ class Service(harness.StrataTestCase):
         st = os.stat(d.socket)
         self.assertTrue(stat.S_ISSOCK(st.st_mode))
         self.assertEqual(stat.S_IMODE(st.st_mode), 0o660)
+
+    def test_api_over_tcp_only_when_asked_and_on_loopback(self):
+        d = self.start_stratad(extra_args=["--api-addr", "127.0.0.1:0"])
+        deadline = time.monotonic() + 10
+        port = None
+        while port is None and time.monotonic() < deadline:
+            m = re.search(r"API over TCP on 127\.0\.0\.1:(\d+)", d.log())
+            port = int(m.group(1)) if m else time.sleep(0.05)
+        self.assertIsNotNone(port, d.log())
+        for _ in range(2):  # two requests, each on its own connection
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/v1/version")
+            resp = conn.getresponse()
+            body = json.loads(resp.read())
+            conn.close()
+            self.assertEqual(resp.status, 200)
+            self.assertIn("version", body)
+        # Any other address needs --api-addr-allow-remote: one line, no start.
+        r = harness.run([harness.STRATAD, "--root", harness.temp_dir(), "--socket",
+                         os.path.join(harness.temp_dir(), "s.sock"), "--metrics-addr", "none",
+                         "--api-addr", "0.0.0.0:0"], timeout=20)
+        self.assertNotEqual(r.rc, 0, r)
+        lines = [l for l in (r.stderr + r.stdout).splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, r)
+        self.assertIn("loopback", lines[0])
+        self.assertTrue(d.alive())
 
     def test_strata_without_stratad(self):
         d = harness.temp_dir()
