@@ -135,8 +135,8 @@ void ApiTcpForwarder::Relay(UniqueFd client) {
     return;
   }
   for (;;) {
-    pollfd fds[3] = {{client.get(), POLLIN, 0}, {api.get(), POLLIN, 0},
-                     {wake_read_.get(), POLLIN, 0}};
+    pollfd fds[3] = {
+        {client.get(), POLLIN, 0}, {api.get(), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}};
     if (::poll(fds, 3, -1) < 0 && errno != EINTR) return;
     if (fds[2].revents != 0) return;
     if (fds[0].revents != 0 && !Pump(client.get(), api.get())) {

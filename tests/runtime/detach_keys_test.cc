@@ -11,7 +11,8 @@ using namespace strata::runtime;
 BOOST_AUTO_TEST_CASE(parses_dockers_notation) {
   BOOST_TEST(*ParseDetachKeys("ctrl-p,ctrl-q") == std::string("\x10\x11"));
   BOOST_TEST(*ParseDetachKeys("ctrl-@") == std::string(1, '\0'));
-  BOOST_TEST(*ParseDetachKeys("ctrl-[,x") == std::string("\x1b" "x"));
+  BOOST_TEST(*ParseDetachKeys("ctrl-[,x") == std::string("\x1b"
+                                                         "x"));
   BOOST_TEST(*ParseDetachKeys("ctrl-_") == std::string("\x1f"));
   BOOST_TEST(*ParseDetachKeys("ctrl-A") == std::string("\x01"));
   BOOST_TEST(ParseDetachKeys("")->empty());
@@ -31,15 +32,23 @@ BOOST_AUTO_TEST_CASE(passes_input_and_spots_the_sequence_across_reads) {
   BOOST_TEST(!f.Feed("ls\n\x10", out));
   BOOST_TEST(out == "ls\n");  // ^P held back
   out.clear();
-  BOOST_TEST(f.Feed("\x11" "ignored", out));
+  BOOST_TEST(
+      f.Feed("\x11"
+             "ignored",
+             out));
   BOOST_TEST(out.empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_broken_sequence_is_passed_on) {
   DetachKeyFilter f("\x10\x11");
   std::string out;
-  BOOST_TEST(!f.Feed("\x10" "a", out));
-  BOOST_TEST(out == "\x10" "a");
+  BOOST_TEST(
+      !f.Feed("\x10"
+              "a",
+              out));
+  BOOST_TEST(out ==
+             "\x10"
+             "a");
   out.clear();
   BOOST_TEST(!f.Feed("\x10\x10", out));  // the second ^P may begin it again
   BOOST_TEST(out == "\x10");
