@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace strata {
@@ -98,6 +99,22 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
 
 Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode) {
   return WriteAndRename(path, data, mode, false);
+}
+
+Result<std::vector<std::string>> ListDir(const std::string& path) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(path.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) return out;
+    return Error::FromErrno("open " + path);
+  }
+  while (dirent* e = ::readdir(d)) {
+    std::string_view name = e->d_name;
+    if (name != "." && name != "..") out.emplace_back(name);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 Status FsyncPath(const std::string& path) {

@@ -28,6 +28,9 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
 // (a container's bundle at each start), where two fsyncs per file would be
 // most of the cost.
 Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode = 0644);
+// The names in directory path (without . and ..), sorted; a missing
+// directory has none.
+Result<std::vector<std::string>> ListDir(const std::string& path);
 // mkdir -p.
 Status MakeDirs(const std::string& path, mode_t mode = 0755);
 // rm -rf; missing is fine. Does not cross into other mounts' contents (uses

@@ -3,6 +3,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <ostream>
 
@@ -12,22 +13,18 @@
 #include "registry/reference.h"
 #include "runtime/api_protocol.h"
 #include "runtime/cli_format.h"
+#include "runtime/json_fields.h"
 
 namespace strata::runtime {
 namespace json = boost::json;
 
 namespace {
 
-std::string Str(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
+using jsonf::Str;
 
+// A count or size; missing or negative reads as 0.
 uint64_t Num(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v && v->is_uint64()) return v->get_uint64();
-  if (v && v->is_int64() && v->get_int64() > 0) return static_cast<uint64_t>(v->get_int64());
-  return 0;
+  return static_cast<uint64_t>(std::max<int64_t>(0, jsonf::Int(o, key)));
 }
 
 // "https://index.docker.io/v1/" -> "docker.io"; "localhost:5000/" -> "localhost:5000".

@@ -34,22 +34,6 @@ struct ObjectFile {
   bool hash_ok = true;
 };
 
-Result<std::vector<std::string>> Names(const std::string& path) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(path.c_str());
-  if (d == nullptr) {
-    if (errno == ENOENT) return out;
-    return Error::FromErrno("open " + path);
-  }
-  while (dirent* e = ::readdir(d)) {
-    std::string_view name = e->d_name;
-    if (name != "." && name != "..") out.emplace_back(name);
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 Result<ObjectId> HashFile(const std::string& path, uint64_t* size) {
   ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY | O_NOFOLLOW));
   ObjectHasher hasher;
@@ -96,7 +80,7 @@ class Checker {
   // Re-hashes every object file, shards spread over the workers.
   Status HashObjects() {
     const std::string dir = store_.objects().objects_dir();
-    ASSIGN_OR_RETURN(auto shards, Names(dir));
+    ASSIGN_OR_RETURN(auto shards, ListDir(dir));
     unsigned n = options_.threads != 0 ? options_.threads : std::thread::hardware_concurrency();
     n = std::max(1u, std::min(n, 16u));
     std::atomic<size_t> next{0};
@@ -108,7 +92,7 @@ class Checker {
       for (size_t i; (i = next.fetch_add(1)) < shards.size();) {
         const std::string& shard = shards[i];
         const std::string shard_path = dir + "/" + shard;
-        auto names = Names(shard_path);
+        auto names = ListDir(shard_path);
         if (!names.ok()) {
           std::lock_guard lock(mu);
           failed = std::move(names).error();
@@ -326,13 +310,13 @@ class Checker {
       Problem("object-record", "object " + id.hex() + " is recorded but its file is missing");
     }
     const std::string blob_dir = store_.root() + "/blobs/sha256";
-    ASSIGN_OR_RETURN(auto blobs, Names(blob_dir));
+    ASSIGN_OR_RETURN(auto blobs, ListDir(blob_dir));
     for (const auto& hex : blobs) {
       if (blobs_named_.count(hex) != 0) continue;
       orphan_paths_.push_back(blob_dir + "/" + hex);
       report_.orphans.push_back("blob sha256:" + hex);
     }
-    ASSIGN_OR_RETURN(auto tmp, Names(store_.tmp_dir()));
+    ASSIGN_OR_RETURN(auto tmp, ListDir(store_.tmp_dir()));
     for (const auto& name : tmp) {
       orphan_paths_.push_back(store_.tmp_dir() + "/" + name);
       report_.orphans.push_back("tmp/" + name);

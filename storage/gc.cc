@@ -69,22 +69,6 @@ uint64_t TreeBytes(const std::string& path) {
   return total;
 }
 
-Result<std::vector<std::string>> DirNames(const std::string& path) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(path.c_str());
-  if (d == nullptr) {
-    if (errno == ENOENT) return out;
-    return Error::FromErrno("open " + path);
-  }
-  while (dirent* e = ::readdir(d)) {
-    std::string_view name = e->d_name;
-    if (name != "." && name != "..") out.emplace_back(name);
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 // Walks a chain to the bottom, marking each chain and its top layer.
 Status MarkChain(Index& index, const Digest& chain, Marks* marks) {
   Digest cur = chain;
@@ -223,7 +207,7 @@ Status SweepObjects(Store& store, const GcOptions& options, const Marks& marks,
                     std::vector<ObjectId>* doomed) {
   const bool list = options.list || options.dry_run;
   const std::string dir = store.objects().objects_dir();
-  ASSIGN_OR_RETURN(auto names, DirNames(dir));
+  ASSIGN_OR_RETURN(auto names, ListDir(dir));
   std::vector<std::string> shards;
   for (auto& name : names) {
     if (name.size() == 2) shards.push_back(std::move(name));
@@ -265,7 +249,7 @@ Status SweepDebris(Store& store, const GcOptions& options,
                    GcReport* report) {
   const bool list = options.list || options.dry_run;
   const std::string tmp = store.tmp_dir();
-  ASSIGN_OR_RETURN(auto names, DirNames(tmp));
+  ASSIGN_OR_RETURN(auto names, ListDir(tmp));
   for (const std::string& name : names) {
     std::string path = tmp + "/" + name;
     struct stat st;
@@ -280,7 +264,7 @@ Status SweepDebris(Store& store, const GcOptions& options,
   std::set<std::string> known;
   for (const auto& c : containers) known.insert(c.id);
   const std::string dir = store.root() + "/containers";
-  ASSIGN_OR_RETURN(auto ids, DirNames(dir));
+  ASSIGN_OR_RETURN(auto ids, ListDir(dir));
   for (const std::string& id : ids) {
     std::string path = dir + "/" + id;
     struct stat st;
@@ -332,7 +316,7 @@ Result<GcReport> CollectGarbage(Store& store, const GcOptions& options) {
   // blobs/ files no image names.
   const std::string blob_dir = store.root() + "/blobs/sha256";
   std::vector<std::string> doomed_blobs;
-  ASSIGN_OR_RETURN(auto blob_names, DirNames(blob_dir));
+  ASSIGN_OR_RETURN(auto blob_names, ListDir(blob_dir));
   for (const std::string& hex : blob_names) {
     if (marks.blob_hex.count(hex) != 0) continue;
     struct stat st;
