@@ -256,7 +256,11 @@ Result<std::unique_ptr<Index>> Index::Open(const IndexOptions& options) {
 
 Status Index::Write(Batch& batch) {
   if (impl_->read_only) return Error(EROFS, "index is open read-only");
-  rocksdb::WriteBatch wb;
+  // Reserved up front: growing by doubling would hold the old and the new
+  // buffer at once, which is the peak of a big layer's import.
+  size_t bytes = 12;
+  for (const auto& op : batch.impl_->ops) bytes += op.key.size() + op.value.size() + 16;
+  rocksdb::WriteBatch wb(bytes);
   for (auto& op : batch.impl_->ops) {
     auto* h = impl_->handles[op.family];
     rocksdb::Status s;

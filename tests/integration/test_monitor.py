@@ -306,6 +306,12 @@ class InsideContainer(MonitorTestCase):
     def assertClose(self, a, b, what, within=MIB):
         self.assertLessEqual(abs(a - b), within, "%s: %d vs %d" % (what, a, b))
 
+    def assertBetween(self, a, before, after, what, within=MIB):
+        """a within `within` of the host's figure, taken before and after
+        the container's: other tests write to the same filesystems."""
+        lo, hi = min(before, after) - within, max(before, after) + within
+        self.assertTrue(lo <= a <= hi, "%s: %d vs host %d .. %d" % (what, a, before, after))
+
     def test_run_strata_volumes_and_df_match_the_host(self):
         fs = Tmpfs(self, 16)
         d = self.start_daemon()
@@ -323,19 +329,24 @@ class InsideContainer(MonitorTestCase):
             rows = [l.split() for l in text.splitlines() if not l.startswith("#")]
             return {r[0]: r for r in rows}
 
+        before = {mp: os.statvfs(path) for mp, path in host.items()}
         rows = lines()
+        after = {mp: os.statvfs(path) for mp, path in host.items()}
         self.assertEqual(sorted(rows), sorted(host))
         kinds = {"/": "upper", "/data": "bind", "/cache": "named", "/scratch": "tmpfs"}
-        for mp, path in host.items():
+        for mp in host:
             with self.subTest(mountpoint=mp):
-                st = os.statvfs(path)
+                b, a = before[mp], after[mp]
                 row = rows[mp]
                 self.assertEqual(row[1], kinds[mp])
-                self.assertClose(int(row[2]), st.f_blocks * st.f_frsize, "size")
-                self.assertClose(int(row[3]), st.f_bfree * st.f_frsize, "free")
-                self.assertClose(int(row[4]), st.f_bavail * st.f_frsize, "avail")
-                self.assertClose(int(row[5]), st.f_files, "files", within=64)
-                self.assertClose(int(row[6]), st.f_ffree, "files_free", within=64)
+                self.assertBetween(int(row[2]), b.f_blocks * b.f_frsize, a.f_blocks * a.f_frsize,
+                                   "size")
+                self.assertBetween(int(row[3]), b.f_bfree * b.f_frsize, a.f_bfree * a.f_frsize,
+                                   "free")
+                self.assertBetween(int(row[4]), b.f_bavail * b.f_frsize, a.f_bavail * a.f_frsize,
+                                   "avail")
+                self.assertBetween(int(row[5]), b.f_files, a.f_files, "files", within=64)
+                self.assertBetween(int(row[6]), b.f_ffree, a.f_ffree, "files_free", within=64)
         # JSON, the same figures.
         js = json.loads(d.ok("exec", "web", "cat", "/run/strata/volumes.json").stdout)
         by_mp = {v["mountpoint"]: v for v in js}
@@ -358,11 +369,14 @@ class InsideContainer(MonitorTestCase):
         # a volume its own.
         for mp in ("/", "/data"):
             with self.subTest(df=mp):
+                b = os.statvfs(host[mp])
                 out = d.ok("exec", "web", "df", "-P", mp).stdout.splitlines()
+                a = os.statvfs(host[mp])
                 fields = out[-1].split()
-                st = os.statvfs(host[mp])
-                self.assertClose(int(fields[1]) * 1024, st.f_blocks * st.f_frsize, "df size")
-                self.assertClose(int(fields[3]) * 1024, st.f_bavail * st.f_frsize, "df avail")
+                self.assertBetween(int(fields[1]) * 1024, b.f_blocks * b.f_frsize,
+                                   a.f_blocks * a.f_frsize, "df size")
+                self.assertBetween(int(fields[3]) * 1024, b.f_bavail * b.f_frsize,
+                                   a.f_bavail * a.f_frsize, "df avail")
         # The host sees every container's directory under mnt/status.
         self.assertEqual(os.listdir(os.path.join(d.root, "mnt", "status")), [cid])
 
