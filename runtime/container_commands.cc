@@ -16,6 +16,7 @@
 #include "runtime/cli_format.h"
 #include "runtime/detach_keys.h"
 #include "runtime/json_fields.h"
+#include "runtime/log_time.h"
 #include "runtime/security_options.h"
 #include "runtime/signal_proxy.h"
 
@@ -212,10 +213,16 @@ Status StartFailed(CommandContext& ctx, const ContainerCreateArgs& args, const s
 
 // Follows the container's log to stdout/stderr until it ends.
 Status StreamLogs(CommandContext& ctx, const std::string& ref, bool follow, long tail,
-                  bool timestamps) {
+                  bool timestamps, const std::string& since = "") {
   std::string target = BuildTarget({"containers", ref, "logs"});
   target += "?follow=" + std::string(follow ? "1" : "0");
   if (tail >= 0) target += "&tail=" + std::to_string(tail);
+  if (!since.empty()) {
+    // Durations count back from the client's now; what goes out is the
+    // stored form (digits, '-', ':', 'T', '.', 'Z': nothing to escape).
+    ASSIGN_OR_RETURN(std::string from, ParseLogTime(since, std::chrono::system_clock::now()));
+    target += "&since=" + from;
+  }
   std::optional<Error> stream_error;
   auto on_line = [&](const json::value& line) -> Status {
     const json::object& o = AsObject(line);
@@ -449,8 +456,8 @@ Status ContainerInspect(CommandContext& ctx, const std::vector<std::string>& ref
 }
 
 Status ContainerLogs(CommandContext& ctx, const std::string& ref, bool follow, long tail,
-                     bool timestamps) {
-  return StreamLogs(ctx, ref, follow, tail, timestamps);
+                     bool timestamps, const std::string& since) {
+  return StreamLogs(ctx, ref, follow, tail, timestamps, since);
 }
 
 Status ContainerExec(CommandContext& ctx, const ContainerExecArgs& args, int* exit_code) {

@@ -80,8 +80,10 @@ Status ContainerWait(CommandContext& ctx, const std::vector<std::string>& refs);
 // quiet: IDs only.
 Status ContainerList(CommandContext& ctx, bool all, OutputFormat format, bool quiet);
 Status ContainerInspect(CommandContext& ctx, const std::vector<std::string>& refs);
+// since: only what was written from then on (log_time.h: 10m, unix
+// seconds, RFC 3339); empty: everything.
 Status ContainerLogs(CommandContext& ctx, const std::string& ref, bool follow, long tail,
-                     bool timestamps);
+                     bool timestamps, const std::string& since);
 
 struct ContainerExecArgs {
   std::string ref;

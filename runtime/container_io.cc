@@ -20,7 +20,16 @@ Status ContainerManager::Logs(const std::string& ref, const LogsOptions& options
                               const std::function<bool(const LogEntry&)>& sink) {
   ASSIGN_OR_RETURN(ContainerPtr c, Find(ref));
   uint64_t offset = 0;
-  ASSIGN_OR_RETURN(std::vector<LogEntry> entries, c->log->Tail(options.tail, &offset));
+  // With --since the time filter comes first, then the tail, as Docker's.
+  ASSIGN_OR_RETURN(std::vector<LogEntry> entries,
+                   c->log->Tail(options.since.empty() ? options.tail : -1, &offset));
+  auto too_old = [&](const LogEntry& e) { return e.time < options.since; };
+  if (!options.since.empty()) {
+    entries.erase(std::remove_if(entries.begin(), entries.end(), too_old), entries.end());
+    if (options.tail >= 0 && static_cast<size_t>(options.tail) < entries.size()) {
+      entries.erase(entries.begin(), entries.end() - options.tail);
+    }
+  }
   for (const auto& e : entries) {
     if (!sink(e)) return Ok();
   }
@@ -35,7 +44,7 @@ Status ContainerManager::Logs(const std::string& ref, const LogsOptions& options
     done = done && !c->log->pumping();
     ASSIGN_OR_RETURN(entries, c->log->Read(&offset));
     for (const auto& e : entries) {
-      if (!sink(e)) return Ok();
+      if (!too_old(e) && !sink(e)) return Ok();
     }
     if (done) return Ok();
     c->log->WaitForChange(version, 1s);

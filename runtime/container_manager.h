@@ -150,7 +150,8 @@ class ContainerManager {
 
   struct LogsOptions {
     bool follow = false;
-    long tail = -1;  // < 0: all
+    long tail = -1;     // < 0: all
+    std::string since;  // only entries at or after this time (log_time.h form); empty: all
   };
   // Calls sink for each entry; with follow, until the container stops for
   // good (not running, no restart pending) and its output is drained, or

@@ -9,6 +9,7 @@
 #include "runtime/container_manager.h"
 #include "runtime/cron_scheduler.h"
 #include "runtime/json_fields.h"
+#include "runtime/log_time.h"
 #include "runtime/oci/signal_names.h"
 
 namespace strata::runtime {
@@ -297,6 +298,9 @@ Status ApiRouter::ContainerLogs(Call& call) {
     char* end = nullptr;
     options.tail = std::strtol(tail.c_str(), &end, 10);
     if (*end != '\0' || options.tail < 0) return Error::Invalid("tail must be a number or \"all\"");
+  }
+  if (std::string since = call.Query("since"); !since.empty()) {
+    ASSIGN_OR_RETURN(options.since, ParseLogTime(since, std::chrono::system_clock::now()));
   }
   ASSIGN_OR_RETURN(ContainerRecord r, m->Inspect(call.ref()));
   call.StartStream();

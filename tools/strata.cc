@@ -306,6 +306,7 @@ struct ContainerArgs {
   runtime::ContainerAttachArgs attach;
   std::string memory;
   std::vector<std::string> log_opts;
+  std::string since;
   bool detach = false;
   bool all = false;
   bool force = false;
@@ -458,9 +459,12 @@ void AddContainerCommands(CLI::App& app, Args& a, ContainerArgs& c, Command& run
   logs->add_flag("-f,--follow", c.follow, "keep showing output as it comes");
   logs->add_option("--tail", c.tail, "only the last N lines");
   logs->add_flag("-t,--timestamps", c.timestamps, "show when each line was written");
+  logs->add_option("--since", c.since,
+                   "only lines from then on: a duration back (10m, 1h30m), unix seconds or "
+                   "RFC 3339");
   logs->callback([&] {
     run = [&](CommandContext& ctx) {
-      return runtime::ContainerLogs(ctx, c.ref, c.follow, c.tail, c.timestamps);
+      return runtime::ContainerLogs(ctx, c.ref, c.follow, c.tail, c.timestamps, c.since);
     };
   });
 

@@ -335,6 +335,20 @@ class Lifecycle(ContainerTestCase):
         r = self.d.strata("start", "user")
         self.assertEqual(r.rc, 0, r)
 
+    def test_logs_since(self):
+        r = self.run_ctr("--name", "talker", "busybox", "sh", "-c",
+                         "echo one; sleep 1.2; echo two; echo three")
+        self.assertEqual(r.rc, 0, r)
+        stamped = self.d.ok("logs", "-t", "talker").stdout.splitlines()
+        self.assertEqual([l.split(" ", 1)[1] for l in stamped], ["one", "two", "three"])
+        second = stamped[1].split(" ", 1)[0]
+        self.assertEqual(self.d.ok("logs", "--since", second, "talker").stdout, "two\nthree\n")
+        self.assertEqual(self.d.ok("logs", "--since", second, "--tail", "1", "talker").stdout,
+                         "three\n")
+        self.assertEqual(self.d.ok("logs", "--since", "1h", "talker").stdout, "one\ntwo\nthree\n")
+        self.assertEqual(self.d.ok("logs", "--since", "2099-01-01T00:00:00Z", "talker").stdout, "")
+        self.assertOneLineError(self.d.strata("logs", "--since", "yesterday", "talker"))
+
     def test_log_rotation(self):
         r = self.run_ctr("--name", "chatty", "--log-opt", "max-size=1k", "--log-opt", "max-file=2",
                          "busybox", "sh", "-c", "for i in $(seq 1 300); do echo line$i; done")
