@@ -18,65 +18,35 @@ using namespace jsonf;
 
 namespace {
 
-json::object MountToJson(const Mount& m) {
-  json::object o{{"type", MountTypeName(m.type)},
-                 {"source", m.source},
-                 {"destination", m.destination},
-                 {"read_only", m.read_only}};
-  if (!m.tmpfs_options.empty()) o["options"] = m.tmpfs_options;
-  return o;
-}
-
-// What inspect and ps show of a container.
+// What inspect and ps show of a container: its record (container_record.h)
+// as the API names it, without what only the service uses, plus where its
+// root is and its state.
 json::object ContainerToJson(const ContainerRecord& r, const std::string& root) {
   const ContainerConfig& c = r.config;
   const ContainerState& s = r.state;
-  json::array mounts;
-  for (const auto& m : c.mounts) mounts.push_back(MountToJson(m));
-  return json::object{
-      {"id", c.id},
-      {"name", c.name},
-      {"created", c.created},
-      {"image", c.image},
-      {"image_ref", c.image_ref},
-      {"command", ToArray(c.Args())},
-      {"entrypoint", ToArray(c.entrypoint)},
-      {"cmd", ToArray(c.cmd)},
-      {"env", ToArray(c.env)},
-      {"workdir", c.workdir},
-      {"user", c.user},
-      {"hostname", c.hostname},
-      {"labels", ToObject(c.labels)},
-      {"restart_policy", c.restart.str()},
-      {"mounts", std::move(mounts)},
-      {"memory", c.memory},
-      {"pids_limit", c.pids_limit},
-      {"cpus", c.cpus},
-      {"log_max_size", c.log_max_size},
-      {"log_max_files", c.log_max_files},
-      {"tty", c.tty},
-      {"interactive", c.interactive},
-      {"auto_remove", c.auto_remove},
-      {"network", NetworkModeName(c.network)},
-      {"privileged", c.privileged},
-      {"seccomp", c.seccomp.empty() || c.seccomp == "unconfined" ? c.seccomp : "custom"},
-      {"root", root + "/mnt/containers/" + c.id},
-      {"state",
-       json::object{
-           {"status", StatusName(s.status)},
-           {"running",
-            s.status == ContainerStatus::kRunning || s.status == ContainerStatus::kPaused},
-           {"paused", s.status == ContainerStatus::kPaused},
-           {"restarting", s.status == ContainerStatus::kRestarting},
-           {"pid", s.pid},
-           {"exit_code", s.exit_code},
-           {"oom_killed", s.oom_killed},
-           {"started_at", s.started_at},
-           {"finished_at", s.finished_at},
-           {"restart_count", s.restart_count},
-           {"error", s.error},
-       }},
+  json::object o = ConfigToJson(c);
+  for (std::string_view internal : {"chain", "stop_signal", "stop_timeout", "restart"}) {
+    o.erase(internal);
+  }
+  o["restart_policy"] = c.restart.str();
+  o["command"] = ToArray(c.Args());
+  // The profile itself can be long: only which kind it is.
+  o["seccomp"] = c.seccomp.empty() || c.seccomp == "unconfined" ? c.seccomp : "custom";
+  o["root"] = root + "/mnt/containers/" + c.id;
+  o["state"] = json::object{
+      {"status", StatusName(s.status)},
+      {"running", s.status == ContainerStatus::kRunning || s.status == ContainerStatus::kPaused},
+      {"paused", s.status == ContainerStatus::kPaused},
+      {"restarting", s.status == ContainerStatus::kRestarting},
+      {"pid", s.pid},
+      {"exit_code", s.exit_code},
+      {"oom_killed", s.oom_killed},
+      {"started_at", s.started_at},
+      {"finished_at", s.finished_at},
+      {"restart_count", s.restart_count},
+      {"error", s.error},
   };
+  return o;
 }
 
 json::object VolumeToJson(const VolumeUsage& v) {
