@@ -4,14 +4,13 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <filesystem>
 
 #include <boost/json.hpp>
 
 #include "common/fs.h"
 #include "runtime/json_fields.h"
+#include "runtime/log_time.h"
 
 namespace strata::runtime {
 namespace json = boost::json;
@@ -377,19 +376,6 @@ std::string GenerateName(uint64_t seed) {
   return std::string(kAdjectives[seed % kA]) + "_" + kNouns[(seed / kA) % kN];
 }
 
-std::string NowRfc3339Nano() {
-  auto now = std::chrono::system_clock::now();
-  auto since = now.time_since_epoch();
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(since);
-  auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(since - secs).count();
-  std::time_t t = static_cast<std::time_t>(secs.count());
-  struct tm tm;
-  ::gmtime_r(&t, &tm);
-  char date[32];
-  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%09lldZ", date, static_cast<long long>(nanos));
-  return out;
-}
+std::string NowRfc3339Nano() { return FormatLogTime(std::chrono::system_clock::now()); }
 
 }  // namespace strata::runtime
