@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 #include <set>
 #include <unordered_map>
 
@@ -376,6 +377,10 @@ Result<ImageSummary> Store::InspectImage(const std::string& ref) {
 }
 
 Status Store::TagImage(const std::string& ref, const std::string& name) {
+  // Neither a removal (commit_mu_) nor a prune (the gate, held exclusively)
+  // may drop the image between resolving it and writing its new tag.
+  std::shared_lock gate(write_gate_);
+  std::lock_guard lock(commit_mu_);
   ASSIGN_OR_RETURN(Digest id, ResolveImage(ref));
   ASSIGN_OR_RETURN(std::string tag, NormalizeTag(name));
   Index::Batch batch;
