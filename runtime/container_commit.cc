@@ -1,17 +1,13 @@
 // ContainerManager: commit (the writable layer becomes an image layer) and
 // reset (the writable layer is thrown away).
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <shared_mutex>
-#include <thread>
 
 #include "common/fs.h"
 #include "common/log.h"
 #include "runtime/container_manager.h"
 #include "runtime/container_manager_internal.h"
 #include "runtime/upper_layer.h"
-#include "storage/byte_source.h"
 #include "storage/layer_importer.h"
 #include "storage/lease.h"
 #include "storage/oci.h"
@@ -26,28 +22,10 @@ std::string JoinArgs(const std::vector<std::string>& args) {
   return out;
 }
 
-// Imports the upper as a layer: a thread writes the tar into a pipe that
-// ImportLayer reads.
+// Imports the upper as a layer, its tar made as the importer reads it.
 Result<storage::LayerContents> ImportUpper(storage::Store& store, const std::string& upper) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return Error::FromErrno("pipe");
-  UniqueFd read_end(p[0]), write_end(p[1]);
-  Status written;
-  std::thread writer([&] {
-    written = WriteUpperLayer(upper, write_end.get());
-    write_end.reset();  // end of the tar for the reader
-  });
-  storage::FdSource source(std::move(read_end));
-  auto layer = storage::ImportLayer(store.objects(), source);
-  // If the import stopped early the writer meets a closed pipe (EPIPE;
-  // SIGPIPE is ignored in stratad) and ends.
-  source = storage::FdSource(UniqueFd());
-  writer.join();
-  if (!written.ok()) {
-    if (layer.ok()) store.objects().Discard(layer->created_objects);
-    return std::move(written).error();
-  }
-  return layer;
+  ASSIGN_OR_RETURN(auto source, OpenUpperLayer(upper));
+  return storage::ImportLayer(store.objects(), *source);
 }
 
 }  // namespace

@@ -1,31 +1,25 @@
 // The writable layer of a container (its upper directory, in overlayfs's
-// on-disk format) written as an OCI layer tar, for `strata commit`:
+// on-disk format) read as an OCI layer tar, for `strata commit`. The format
+// conversion (whiteouts, opaque directories, kept xattrs, hard links) is
+// storage::TreeTarSource's overlay_upper mode; what is left out here is the
+// runtime's own:
 //
-//   whiteout (character device 0/0) NAME   ->  empty file .wh.NAME
-//   directory with trusted.overlay.opaque  ->  the directory, then
-//                                               DIR/.wh..wh..opq
-//   trusted.overlay.* xattrs               ->  dropped (user.* and
-//                                               security.* are kept,
-//                                               security.selinux is not)
-//   sockets                                ->  skipped (tar cannot hold them)
+//   empty regular files at /etc/hostname, /etc/hosts and /etc/resolv.conf
+//     (mount points for stratad's files; Docker leaves them out too)
+//   an empty /run/strata (the mount point of the status files)
 //
-// Regular files, directories, symlinks, hard links (a second name of one
-// inode is a tar hard link to the first), fifos and devices keep their mode,
-// owner and mtime. Entries are in name order, parents first. Empty regular
-// files at /etc/hostname, /etc/hosts and /etc/resolv.conf are mount points
-// for stratad's files and are left out (as Docker leaves them out).
-//
-// Thread safety: one call per upper; the upper must not change meanwhile
+// Thread safety: one reader per upper; the upper must not change meanwhile
 // (the container is stopped or paused).
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "common/result.h"
+#include "storage/tree_tar_source.h"
 
 namespace strata::runtime {
 
-// Writes the tar (pax format) to fd, which the caller closes.
-Status WriteUpperLayer(const std::string& upper_dir, int fd);
+Result<std::unique_ptr<storage::TreeTarSource>> OpenUpperLayer(const std::string& upper_dir);
 
 }  // namespace strata::runtime

@@ -22,6 +22,9 @@ namespace strata::storage {
 namespace {
 
 constexpr size_t kChunk = 1 << 20;  // file content written per step
+constexpr const char* kOpaqueXattr = "trusted.overlay.opaque";
+constexpr std::string_view kWhiteoutPrefix = ".wh.";
+constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 
 struct EntryFree {
   void operator()(archive_entry* e) const { archive_entry_free(e); }
@@ -83,6 +86,12 @@ Result<std::vector<std::pair<std::string, std::string>>> ReadXattrs(const std::s
   return out;
 }
 
+bool IsOpaqueDir(const std::string& path) {
+  char value[4];
+  ssize_t n = ::lgetxattr(path.c_str(), kOpaqueXattr, value, sizeof value);
+  return n == 1 && value[0] == 'y';
+}
+
 }  // namespace
 
 struct TreeTarSource::Impl {
@@ -93,6 +102,7 @@ struct TreeTarSource::Impl {
   };
 
   std::string root;
+  TreeTarOptions options;
   archive* a = nullptr;
   std::string out;  // tar bytes made, not yet read
   size_t out_pos = 0;
@@ -160,6 +170,15 @@ struct TreeTarSource::Impl {
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) return Error::FromErrno("stat " + path);
     if (S_ISSOCK(st.st_mode)) return false;
+    if (options.skip && options.skip(rel, st)) return false;
+    if (options.overlay_upper && S_ISCHR(st.st_mode) && st.st_rdev == 0) {
+      const size_t slash = rel.rfind('/');
+      const size_t base = slash == std::string::npos ? 0 : slash + 1;
+      RETURN_IF_ERROR(WriteMarker(rel.substr(0, base) + std::string(kWhiteoutPrefix) +
+                                      rel.substr(base),
+                                  st));
+      return true;
+    }
 
     EntryPtr e(archive_entry_new());
     archive_entry_set_pathname(e.get(), rel.c_str());
@@ -207,10 +226,24 @@ struct TreeTarSource::Impl {
       file_left = static_cast<uint64_t>(st.st_size);
     }
     if (S_ISDIR(st.st_mode)) {
+      if (options.overlay_upper && IsOpaqueDir(path)) {
+        RETURN_IF_ERROR(WriteMarker(rel + "/" + std::string(kOpaqueMarker), st));
+      }
       ASSIGN_OR_RETURN(auto names, ListDir(path));
       stack.push_back(Dir{rel, std::move(names), 0});
     }
     return true;
+  }
+
+  // An empty regular file that marks a whiteout or an opaque directory.
+  Status WriteMarker(const std::string& rel, const struct stat& st) {
+    EntryPtr e(archive_entry_new());
+    archive_entry_set_pathname(e.get(), rel.c_str());
+    archive_entry_set_filetype(e.get(), AE_IFREG);
+    archive_entry_set_perm(e.get(), 0644);
+    archive_entry_set_size(e.get(), 0);
+    archive_entry_set_mtime(e.get(), st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    return WriteHeader(e.get(), rel);
   }
 
   Status WriteHeader(archive_entry* e, const std::string& rel) {
@@ -220,11 +253,13 @@ struct TreeTarSource::Impl {
   }
 };
 
-Result<std::unique_ptr<TreeTarSource>> TreeTarSource::Open(const std::string& root) {
+Result<std::unique_ptr<TreeTarSource>> TreeTarSource::Open(const std::string& root,
+                                                           TreeTarOptions options) {
   std::unique_ptr<TreeTarSource> src(new TreeTarSource());
   src->impl_ = std::make_unique<Impl>();
   Impl& impl = *src->impl_;
   impl.root = root;
+  impl.options = std::move(options);
   ASSIGN_OR_RETURN(auto names, ListDir(root));
   impl.stack.push_back(Impl::Dir{"", std::move(names), 0});
   impl.a = archive_write_new();

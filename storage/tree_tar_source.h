@@ -15,9 +15,18 @@
 // fails the read (EIO, naming it); one that grows is cut at its size when its
 // header was written.
 //
+// With TreeTarOptions::overlay_upper the tree is read as an overlayfs upper
+// directory and written as an OCI layer: a whiteout (character device 0/0)
+// NAME becomes an empty file .wh.NAME, and a directory with
+// trusted.overlay.opaque "y" is followed by DIR/.wh..wh..opq (the
+// trusted.overlay.* xattrs themselves are never kept).
+//
 // Not thread-safe; one reader.
 #pragma once
 
+#include <sys/stat.h>
+
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,9 +35,17 @@
 
 namespace strata::storage {
 
+struct TreeTarOptions {
+  bool overlay_upper = false;
+  // Entries left out (a directory with its subtree): the name relative to
+  // the root and the entry's lstat.
+  std::function<bool(const std::string& rel, const struct stat& st)> skip;
+};
+
 class TreeTarSource : public ByteSource {
  public:
-  static Result<std::unique_ptr<TreeTarSource>> Open(const std::string& root);
+  static Result<std::unique_ptr<TreeTarSource>> Open(const std::string& root,
+                                                     TreeTarOptions options = {});
   ~TreeTarSource() override;
   Result<size_t> Read(char* buf, size_t n) override;
 
