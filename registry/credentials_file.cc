@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "common/fs.h"
+#include "registry/credential_helper.h"
 #include "registry/reference.h"
 
 namespace strata::registry {
@@ -96,6 +97,38 @@ Status CredentialsFile::Store(const std::string& registry, const Credentials& cr
   auths.as_object()[CredentialsKey(registry)] =
       json::object{{"auth", Base64Encode(credentials.username + ":" + credentials.password)}};
   return Save(path_, o);
+}
+
+Status CredentialsFile::StoreWithoutSecret(const std::string& registry) {
+  ASSIGN_OR_RETURN(json::object o, Load(path_));
+  json::value& auths = o["auths"];
+  if (!auths.is_object()) auths = json::object{};
+  for (const auto& key : KeysFor(registry)) auths.as_object().erase(key);
+  auths.as_object()[CredentialsKey(registry)] = json::object{};
+  return Save(path_, o);
+}
+
+Result<std::string> CredentialsFile::HelperFor(const std::string& registry) const {
+  ASSIGN_OR_RETURN(json::object o, Load(path_));
+  auto checked = [&](const json::value& v, const std::string& member) -> Result<std::string> {
+    if (!v.is_string()) return Error::Invalid(path_ + ": " + member + " is not a string");
+    std::string name(v.as_string());
+    if (!name.empty() && !ValidHelperName(name)) {
+      return Error::Invalid(path_ + ": " + member + " \"" + name +
+                            "\" is not a credential helper name");
+    }
+    return name;
+  };
+  if (const json::value* helpers = o.if_contains("credHelpers"); helpers && helpers->is_object()) {
+    for (const auto& key : KeysFor(registry)) {
+      if (const json::value* v = helpers->as_object().if_contains(key)) {
+        ASSIGN_OR_RETURN(std::string name, checked(*v, "credHelpers." + key));
+        if (!name.empty()) return name;
+      }
+    }
+  }
+  if (const json::value* store = o.if_contains("credsStore")) return checked(*store, "credsStore");
+  return std::string();
 }
 
 Result<bool> CredentialsFile::Erase(const std::string& registry) {

@@ -9,7 +9,7 @@
 
 #include <boost/json.hpp>
 
-#include "registry/credentials_file.h"
+#include "registry/credential_store.h"
 #include "registry/reference.h"
 #include "runtime/api_protocol.h"
 #include "runtime/cli_format.h"
@@ -39,10 +39,10 @@ std::string RegistryHost(std::string text) {
   return text;
 }
 
-// The credentials for a registry from the user's file, as a request member.
+// The credentials for a registry from the user's file or credential helper,
+// as a request member.
 Result<json::value> AuthFor(const std::string& registry_host) {
-  registry::CredentialsFile file(registry::CredentialsFile::DefaultPath());
-  ASSIGN_OR_RETURN(auto credentials, file.Lookup(registry_host));
+  ASSIGN_OR_RETURN(auto credentials, registry::CredentialStore::Default().Lookup(registry_host));
   if (!credentials) return json::value(nullptr);
   return json::value(
       json::object{{"username", credentials->username}, {"password", credentials->password}});
@@ -174,8 +174,7 @@ Status Login(CommandContext& ctx, const LoginArgs& args) {
     if (e.message().rfind("login ", 0) != 0) e.Context(what);
     return e;
   }
-  registry::CredentialsFile file(registry::CredentialsFile::DefaultPath());
-  Status stored = file.Store(host, {args.username, *password});
+  Status stored = registry::CredentialStore::Default().Store(host, {args.username, *password});
   if (!stored.ok()) return std::move(stored).error().Context(what + ": store credentials");
   ctx.out << "Login Succeeded\n";
   return Ok();
@@ -183,8 +182,7 @@ Status Login(CommandContext& ctx, const LoginArgs& args) {
 
 Status Logout(CommandContext& ctx, const std::string& registry_text) {
   const std::string host = RegistryHost(registry_text);
-  registry::CredentialsFile file(registry::CredentialsFile::DefaultPath());
-  auto erased = file.Erase(host);
+  auto erased = registry::CredentialStore::Default().Erase(host);
   if (!erased.ok()) return std::move(erased).error().Context("logout " + host);
   if (!*erased) return Error::NotFound("logout " + host + ": not logged in to " + host);
   ctx.out << "Removing login credentials for " << host << "\n";

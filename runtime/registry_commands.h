@@ -1,8 +1,9 @@
 // The `strata` commands that talk to registries: pull, push, login, logout.
-// Credentials live in the user's docker config.json
-// (registry/credentials_file.h): pull and push send the entry for the
-// registry along with the request; login has stratad check the credentials
-// against the registry before it stores them; logout only edits the file.
+// Credentials live in the user's docker config.json or the credential
+// helper it names (registry/credential_store.h): pull and push send the
+// entry for the registry along with the request; login has stratad check the
+// credentials against the registry before it stores them; logout only edits
+// the file and the helper.
 //
 // Progress: on a terminal, one line per layer ("3f4e5a6b7c8d: downloading
 // 12.3 MB / 45.6 MB"), redrawn in place; nothing otherwise.

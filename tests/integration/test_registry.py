@@ -11,6 +11,11 @@ for the bearer flow.
     and chunked uploads give the same image ID back
   - basic auth (htpasswd): refused without login and with a wrong password
     (config.json unchanged), login writes config.json 0600, logout removes it
+  - credential helpers (credsStore, credHelpers): a test double of
+    docker-credential-NAME on PATH keeps what login stores, pull and push
+    get it from there, logout erases it; a missing or failing helper is a
+    one-line error naming the helper and the registry; no secret in
+    config.json, stratad's log or the CLI's output
   - bearer tokens: fetched from the token endpoint and reused until expiry
   - the registry stopped mid-pull and restarted: the pull resumes (Range)
   - a corrupted blob: the pull is refused, the store unchanged
@@ -32,6 +37,39 @@ import registry_double  # noqa: E402
 from registry_double import Proxy, Registry, is_layer_upload  # noqa: E402
 
 NO_METRICS = ["--metrics-addr", "none"]
+
+
+# A test double of a docker credential helper: keeps entries in the JSON
+# file $STRATA_TEST_KEYRING and logs each action and server URL (never a
+# secret) to $STRATA_TEST_KEYRING.log.
+CREDENTIAL_HELPER = r"""#!/usr/bin/env python3
+import json, os, sys
+path = os.environ["STRATA_TEST_KEYRING"]
+action, data = sys.argv[1], sys.stdin.read()
+entries = {}
+if os.path.exists(path):
+    with open(path) as f:
+        entries = json.load(f)
+url = json.loads(data)["ServerURL"] if action == "store" else data
+with open(path + ".log", "a") as log:
+    log.write("%s %s\n" % (action, url))
+if action == "store":
+    e = json.loads(data)
+    entries[url] = {"Username": e["Username"], "Secret": e["Secret"]}
+elif action == "list":
+    print(json.dumps({k: v["Username"] for k, v in entries.items()}))
+    sys.exit(0)
+elif url not in entries:
+    print("credentials not found in native keychain")
+    sys.exit(1)
+elif action == "get":
+    print(json.dumps(dict(entries[url], ServerURL=url)))
+    sys.exit(0)
+elif action == "erase":
+    del entries[url]
+with open(path, "w") as f:
+    json.dump(entries, f)
+"""
 
 
 class RegistryTest(harness.StrataTestCase):
@@ -198,6 +236,102 @@ class RegistryTest(harness.StrataTestCase):
             self.assertNotIn(reg.host, json.load(f)["auths"])
         r = other.strata("pull", ref)
         self.assertOneLineError(r)
+
+    def credential_helpers(self):
+        """A PATH directory with docker-credential-strata-test (the double)
+        and docker-credential-strata-broken (fails); returns the keyring
+        file. Only the CLI's environment gets the new PATH."""
+        bin_dir = harness.temp_dir("strata-it-helpers-")
+        for name, text in (("strata-test", CREDENTIAL_HELPER),
+                           ("strata-broken", "#!/bin/sh\necho 'the keyring is locked'\nexit 1\n")):
+            path = os.path.join(bin_dir, "docker-credential-" + name)
+            with open(path, "w") as f:
+                f.write(text)
+            os.chmod(path, 0o755)
+        keyring = os.path.join(bin_dir, "keyring.json")
+        saved = dict(os.environ)
+        self.addCleanup(lambda: (os.environ.clear(), os.environ.update(saved)))
+        os.environ["PATH"] = bin_dir + ":" + os.environ.get("PATH", "/usr/bin:/bin")
+        os.environ["STRATA_TEST_KEYRING"] = keyring
+        return keyring
+
+    def write_docker_config(self, config):
+        os.makedirs(self.docker_config, exist_ok=True)
+        with open(os.path.join(self.docker_config, "config.json"), "w") as f:
+            json.dump(config, f)
+
+    def test_credential_helpers(self):
+        fx = self.fixtures()
+        reg = self.registry(htpasswd=("alice", "s3cret"))
+        d = self.daemon()
+        other = self.daemon()
+        self.import_image(d, fx.layout("busybox"), "busybox")
+        keyring = self.credential_helpers()
+        config = os.path.join(self.docker_config, "config.json")
+        self.write_docker_config({"credsStore": "strata-test"})
+        ref = "%s/helped/busybox:v1" % reg.host
+        r = d.strata("push", "busybox", ref)
+        self.assertOneLineError(r)
+        self.assertIn("requires a login", r.stderr)
+
+        # login stores through the helper; config.json keeps no secret.
+        r = harness.run([harness.STRATA, "login", reg.host, "-u", "alice", "--password-stdin"],
+                        env=dict(os.environ, STRATA_SOCKET=d.socket), input="s3cret\n")
+        self.assertEqual(r.rc, 0, r)
+        with open(keyring) as f:
+            self.assertEqual(json.load(f), {reg.host: {"Username": "alice", "Secret": "s3cret"}})
+        with open(config) as f:
+            text = f.read()
+        self.assertNotIn("s3cret", text)
+        self.assertEqual(json.loads(text), {"credsStore": "strata-test", "auths": {reg.host: {}}})
+        self.assertEqual(stat.S_IMODE(os.stat(config).st_mode), 0o600)
+
+        # push and pull get the credentials from the helper.
+        d.ok("push", "busybox", ref)
+        r = other.ok("pull", ref)
+        self.assertEqual(self.image_id(other, ref), harness.hex_id(fx.image_id("busybox")))
+        with open(keyring + ".log") as f:
+            # The push before login, login, the push and the pull.
+            self.assertEqual(f.read().split(),
+                             ["get", reg.host, "store", reg.host, "get", reg.host, "get", reg.host])
+
+        # credHelpers names the helper of one registry, before credsStore.
+        self.write_docker_config({"credsStore": "strata-broken",
+                                  "credHelpers": {reg.host: "strata-test"}})
+        other.ok("pull", ref)
+        # A failing helper and a missing one: one line naming it and the registry.
+        self.write_docker_config({"credsStore": "strata-broken"})
+        r = other.strata("pull", ref)
+        self.assertOneLineError(r)
+        self.assertIn("credential helper docker-credential-strata-broken for %s: exited with "
+                      "status 1: the keyring is locked" % reg.host, r.stderr)
+        self.write_docker_config({"credHelpers": {reg.host: "strata-absent"}})
+        for args in (("pull", ref), ("push", "busybox", ref), ("logout", reg.host)):
+            r = other.strata(*args)
+            self.assertOneLineError(r)
+            self.assertIn("credential helper docker-credential-strata-absent for %s: not found "
+                          "in PATH" % reg.host, r.stderr)
+        r = harness.run([harness.STRATA, "login", reg.host, "-u", "alice", "--password-stdin"],
+                        env=dict(os.environ, STRATA_SOCKET=d.socket), input="s3cret\n")
+        self.assertOneLineError(r)
+        self.assertIn("docker-credential-strata-absent for " + reg.host, r.stderr)
+
+        # logout erases through the helper and drops the file's entry.
+        self.write_docker_config({"credsStore": "strata-test", "auths": {reg.host: {}}})
+        d.ok("logout", reg.host)
+        with open(keyring) as f:
+            self.assertEqual(json.load(f), {})
+        with open(config) as f:
+            self.assertEqual(json.load(f)["auths"], {})
+        r = other.strata("pull", ref)
+        self.assertOneLineError(r)
+        self.assertIn("requires a login", r.stderr)
+        r = d.strata("logout", reg.host)
+        self.assertOneLineError(r)
+        self.assertIn("not logged in", r.stderr)
+        # The secret went to stratad with the requests, never to its log.
+        for daemon in (d, other):
+            self.assertNotIn("s3cret", daemon.log())
 
     def test_bearer_tokens(self):
         fx = self.fixtures()

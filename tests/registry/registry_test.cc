@@ -5,12 +5,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cstdlib>
+#include <optional>
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
 
 #include "common/fs.h"
 #include "registry/auth.h"
+#include "registry/credential_helper.h"
+#include "registry/credential_store.h"
 #include "registry/credentials_file.h"
 #include "registry/layer_compressor.h"
 #include "registry/reference.h"
@@ -161,6 +166,176 @@ BOOST_AUTO_TEST_CASE(credentials_file_keeps_other_members) {
   BOOST_REQUIRE(gone.ok());
   BOOST_TEST(!gone->has_value());
   BOOST_TEST(!*file.Erase("localhost:5000"));
+}
+
+namespace {
+
+// A directory on PATH holding test doubles of docker credential helpers:
+// docker-credential-strata-test answers `get` and `erase` from files named
+// after the server URL it is given and logs every call with its input;
+// docker-credential-strata-broken fails with a message on stderr.
+class HelperDoubles {
+ public:
+  HelperDoubles() {
+    auto made = TempDir::Create("/tmp", "registry-helper-");
+    BOOST_REQUIRE(made.ok());
+    dir_.emplace(std::move(*made));
+    Write("docker-credential-strata-test", R"(#!/bin/sh
+input=$(cat)
+printf '%s %s\n' "$1" "$input" >> "$HELPER_DIR/calls"
+key=$(printf %s "$input" | tr -c 'A-Za-z0-9' '_')
+case "$1" in
+  get) [ -f "$HELPER_DIR/$key" ] && exec cat "$HELPER_DIR/$key" ;;
+  erase) [ -f "$HELPER_DIR/$key" ] && exec rm "$HELPER_DIR/$key" ;;
+  store) exit 0 ;;
+esac
+echo "credentials not found in native keychain"
+exit 1
+)");
+    Write("docker-credential-strata-broken",
+          "#!/bin/sh\necho 'the keyring is locked' >&2\nexit 3\n");
+    ::setenv("HELPER_DIR", dir().c_str(), 1);
+    old_path_ = std::getenv("PATH") ? std::getenv("PATH") : "";
+    ::setenv("PATH", (dir() + ":" + old_path_).c_str(), 1);
+  }
+  ~HelperDoubles() { ::setenv("PATH", old_path_.c_str(), 1); }
+  const std::string& dir() const { return dir_->path(); }
+  // What `get` answers for a server URL.
+  void Answer(const std::string& url, const std::string& json) {
+    std::string key;
+    for (char c : url) key += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    BOOST_REQUIRE(WriteFileAtomic(dir() + "/" + key, json).ok());
+  }
+  std::string Calls() const {
+    auto text = ReadFile(dir() + "/calls");
+    return text.ok() ? *text : std::string();
+  }
+
+ private:
+  void Write(const std::string& name, const std::string& text) {
+    BOOST_REQUIRE(WriteFileAtomic(dir() + "/" + name, text, 0755).ok());
+  }
+  std::optional<TempDir> dir_;
+  std::string old_path_;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(credential_helper_protocol) {
+  HelperDoubles doubles;
+  CredentialHelper helper("strata-test");
+  BOOST_TEST(helper.program() == "docker-credential-strata-test");
+  auto none = helper.Get("localhost:5000");
+  BOOST_REQUIRE(none.ok());
+  BOOST_TEST(!none->has_value());
+
+  doubles.Answer("localhost:5000",
+                 R"({"ServerURL":"localhost:5000","Username":"alice","Secret":"s3cret"})");
+  auto got = helper.Get("localhost:5000");
+  BOOST_REQUIRE(got.ok());
+  BOOST_REQUIRE(got->has_value());
+  BOOST_TEST((*got)->username == "alice");
+  BOOST_TEST((*got)->password == "s3cret");
+  // Docker Hub goes by its config.json key.
+  doubles.Answer("https://index.docker.io/v1/", R"({"Username":"hub","Secret":"pw"})");
+  auto hub = helper.Get("docker.io");
+  BOOST_REQUIRE(hub.ok() && hub->has_value());
+  BOOST_TEST((*hub)->username == "hub");
+
+  BOOST_REQUIRE(helper.Store("localhost:5000", {"bob", "p w\"x"}).ok());
+  BOOST_TEST(doubles.Calls().find(
+                 R"(store {"ServerURL":"localhost:5000","Username":"bob","Secret":"p w\"x"})") !=
+             std::string::npos);
+
+  auto erased = helper.Erase("localhost:5000");
+  BOOST_REQUIRE(erased.ok());
+  BOOST_TEST(*erased);
+  erased = helper.Erase("localhost:5000");
+  BOOST_REQUIRE(erased.ok());
+  BOOST_TEST(!*erased);
+
+  // An identity token is refused in one line, without the token.
+  doubles.Answer("tok.example", R"({"Username":"<token>","Secret":"refresh-xyz"})");
+  auto token = helper.Get("tok.example");
+  BOOST_REQUIRE(!token.ok());
+  BOOST_TEST(token.error().message().find("identity token") != std::string::npos);
+  BOOST_TEST(token.error().message().find("refresh-xyz") == std::string::npos);
+  // An answer that is not JSON is not quoted: it may be the secret.
+  doubles.Answer("junk.example", "hunter2");
+  auto junk = helper.Get("junk.example");
+  BOOST_REQUIRE(!junk.ok());
+  BOOST_TEST(junk.error().message().find("hunter2") == std::string::npos);
+  BOOST_TEST(junk.error().message().find("docker-credential-strata-test") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(credential_helper_failures_are_one_line) {
+  HelperDoubles doubles;
+  auto missing = CredentialHelper("strata-absent").Get("reg.example:5000");
+  BOOST_REQUIRE(!missing.ok());
+  BOOST_TEST(missing.error().message() ==
+             "credential helper docker-credential-strata-absent for reg.example:5000: not found "
+             "in PATH");
+  auto broken = CredentialHelper("strata-broken").Store("reg.example", {"u", "secret-pw"});
+  BOOST_REQUIRE(!broken.ok());
+  BOOST_TEST(broken.error().message() ==
+             "credential helper docker-credential-strata-broken for reg.example: exited with "
+             "status 3: the keyring is locked");
+  BOOST_TEST(!CredentialHelper("strata-broken").Erase("reg.example").ok());
+}
+
+BOOST_AUTO_TEST_CASE(credential_store_follows_the_config) {
+  HelperDoubles doubles;
+  std::string path = doubles.dir() + "/docker/config.json";
+  BOOST_REQUIRE(MakeDirs(doubles.dir() + "/docker", 0700).ok());
+  // credHelpers for one registry, the file for the others.
+  BOOST_REQUIRE(WriteFileAtomic(path, R"({"credHelpers":{"helped.example":"strata-test"},
+      "auths":{"plain.example":{"auth":"dTpw"}}})")
+                    .ok());
+  CredentialStore store(path);
+  auto plain = store.Lookup("plain.example");
+  BOOST_REQUIRE(plain.ok() && plain->has_value());
+  BOOST_TEST((*plain)->username == "u");
+  doubles.Answer("helped.example", R"({"Username":"h","Secret":"hp"})");
+  auto helped = store.Lookup("helped.example");
+  BOOST_REQUIRE(helped.ok() && helped->has_value());
+  BOOST_TEST((*helped)->password == "hp");
+
+  // Stored through the helper: config.json gets an entry without secrets.
+  BOOST_REQUIRE(store.Store("helped.example", {"h2", "topsecret"}).ok());
+  auto text = ReadFile(path);
+  BOOST_REQUIRE(text.ok());
+  BOOST_TEST(text->find("topsecret") == std::string::npos);
+  BOOST_TEST(text->find(R"("helped.example":{})") != std::string::npos);
+  BOOST_TEST(doubles.Calls().find("store ") != std::string::npos);
+  auto erased = store.Erase("helped.example");
+  BOOST_REQUIRE(erased.ok());
+  BOOST_TEST(*erased);
+  BOOST_TEST(ReadFile(path)->find(R"("helped.example":{})") == std::string::npos);
+  BOOST_TEST(doubles.Calls().find("erase helped.example") != std::string::npos);
+
+  // credsStore covers every registry without a credHelpers entry.
+  BOOST_REQUIRE(WriteFileAtomic(path, R"({"credsStore":"strata-broken",
+      "credHelpers":{"helped.example":"strata-test"}})")
+                    .ok());
+  auto broken = store.Lookup("other.example");
+  BOOST_REQUIRE(!broken.ok());
+  BOOST_TEST(broken.error().message().find("docker-credential-strata-broken for other.example") !=
+             std::string::npos);
+  BOOST_TEST(store.Lookup("helped.example").ok());
+  // A failed store through the helper leaves the file as it was.
+  auto before = ReadFile(path);
+  BOOST_TEST(!store.Store("other.example", {"u", "p"}).ok());
+  auto after = ReadFile(path);
+  BOOST_REQUIRE(before.ok() && after.ok());
+  BOOST_TEST(*after == *before);
+
+  // Helper names are file name parts.
+  BOOST_REQUIRE(WriteFileAtomic(path, R"({"credsStore":"../../bin/sh"})").ok());
+  auto bad = store.Lookup("x.example");
+  BOOST_REQUIRE(!bad.ok());
+  BOOST_TEST(bad.error().IsInvalid());
+  BOOST_TEST(!ValidHelperName(""));
+  BOOST_TEST(ValidHelperName("ecr-login"));
 }
 
 namespace {
