@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <limits>
 
 namespace strata::runtime {
 
@@ -58,7 +59,8 @@ bool ParseDuration(std::string_view s, nanoseconds* out) {
 }
 
 // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
-bool ParseRfc3339(std::string_view s, Clock::time_point* out) {
+// Seconds since the epoch (negative before it) and nanoseconds.
+bool ParseRfc3339(std::string_view s, int64_t* secs, int64_t* nanos) {
   if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
       s[13] != ':' || s[16] != ':') {
     return false;
@@ -102,9 +104,8 @@ bool ParseRfc3339(std::string_view s, Clock::time_point* out) {
   } else {
     return false;
   }
-  time_t t = ::timegm(&tm) - offset;
-  *out = Clock::time_point(
-      std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(t) + nanoseconds(ns)));
+  *secs = static_cast<int64_t>(::timegm(&tm)) - offset;
+  *nanos = ns;
   return true;
 }
 
@@ -125,9 +126,23 @@ std::string FormatLogTime(Clock::time_point t) {
 }
 
 Result<std::string> ParseLogTime(std::string_view text, Clock::time_point now) {
+  // From the epoch (the stored form has no sign) to the last second the
+  // clock's 64-bit nanoseconds hold (April 2262), checked in seconds before
+  // any conversion can overflow.
+  constexpr int64_t kLastSecond = std::numeric_limits<int64_t>::max() / 1'000'000'000 - 1;
+  auto in_range = [&](int64_t secs, int64_t ns) -> Result<std::string> {
+    if (secs < 0 || secs > kLastSecond) {
+      return Error::Invalid("invalid time \"" + std::string(text) +
+                            "\": out of range (1970 to 2262)");
+    }
+    return FormatLogTime(Clock::time_point(std::chrono::duration_cast<Clock::duration>(
+        std::chrono::seconds(secs) + nanoseconds(ns))));
+  };
   nanoseconds back;
   if (ParseDuration(text, &back)) {
-    return FormatLogTime(now - std::chrono::duration_cast<Clock::duration>(back));
+    const nanoseconds t = std::chrono::duration_cast<nanoseconds>(now.time_since_epoch()) - back;
+    const auto secs = std::chrono::floor<std::chrono::seconds>(t);
+    return in_range(secs.count(), (t - secs).count());
   }
   std::string_view whole = text.substr(0, text.find('.'));
   std::string_view frac = text.find('.') == std::string_view::npos
@@ -135,11 +150,10 @@ Result<std::string> ParseLogTime(std::string_view text, Clock::time_point now) {
                               : text.substr(text.find('.') + 1);
   if (AllDigits(whole) && whole.size() <= 12 &&
       (frac.empty() ? text.find('.') == std::string_view::npos : AllDigits(frac))) {
-    auto t = std::chrono::seconds(std::stoll(std::string(whole))) + nanoseconds(Fraction(frac));
-    return FormatLogTime(Clock::time_point(std::chrono::duration_cast<Clock::duration>(t)));
+    return in_range(std::stoll(std::string(whole)), Fraction(frac));
   }
-  Clock::time_point t;
-  if (ParseRfc3339(text, &t)) return FormatLogTime(t);
+  int64_t secs, ns;
+  if (ParseRfc3339(text, &secs, &ns)) return in_range(secs, ns);
   return Bad(text);
 }
 

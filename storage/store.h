@@ -26,6 +26,7 @@
 #include "common/unique_fd.h"
 #include "storage/digest.h"
 #include "storage/entry.h"
+#include "storage/image_tag.h"
 #include "storage/index.h"
 #include "storage/layer_importer.h"
 #include "storage/object_store.h"
@@ -160,8 +161,11 @@ class Store {
   std::string tmp_dir() const { return root_ + "/tmp"; }
   std::string blob_path(const Digest& d) const { return root_ + "/blobs/sha256/" + d.hex(); }
 
-  // "busybox" -> "busybox:latest"; refuses malformed names (EINVAL).
-  static Result<std::string> NormalizeTag(const std::string& name);
+  // "busybox" -> "busybox:latest"; refuses malformed names (EINVAL;
+  // image_tag.h has the rules).
+  static Result<std::string> NormalizeTag(const std::string& name) {
+    return NormalizeImageTag(name);
+  }
 
  private:
   Store() = default;

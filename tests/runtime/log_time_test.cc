@@ -40,3 +40,20 @@ BOOST_AUTO_TEST_CASE(refuses_what_is_not_a_time) {
     BOOST_TEST(!ParseLogTime(bad, kNow).ok());
   }
 }
+
+BOOST_AUTO_TEST_CASE(refuses_times_out_of_range) {
+  // Before the epoch the stored form would need a sign; after April 2262
+  // the clock's nanoseconds overflow.
+  for (const char* bad : {"0999-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "999999999999",
+                          "2263-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+                          "1970-01-01T00:00:00+00:01"}) {
+    BOOST_TEST_INFO(bad);
+    auto t = ParseLogTime(bad, kNow);
+    BOOST_REQUIRE(!t.ok());
+    BOOST_TEST(t.error().message().find("out of range") != std::string::npos);
+  }
+  BOOST_TEST(*ParseLogTime("0", kNow) == "1970-01-01T00:00:00.000000000Z");
+  BOOST_TEST(*ParseLogTime("2262-01-01T00:00:00.5Z", kNow) == "2262-01-01T00:00:00.500000000Z");
+  // A duration longer than the time since the epoch.
+  BOOST_TEST(!ParseLogTime("10m", Clock::time_point(std::chrono::seconds(60))).ok());
+}

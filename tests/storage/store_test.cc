@@ -112,6 +112,21 @@ BOOST_FIXTURE_TEST_CASE(references_resolve_by_tag_id_and_prefix, Fixture) {
   BOOST_TEST(*Store::NormalizeTag("x:v1.2") == "x:v1.2");
 }
 
+BOOST_AUTO_TEST_CASE(tag_length_rules_apply_to_repository_and_tag) {
+  // The longest repository, with its default tag, is accepted again in the
+  // form it was normalized to.
+  const std::string repo(255, 'a');
+  auto tag = Store::NormalizeTag(repo);
+  BOOST_REQUIRE(tag.ok());
+  BOOST_TEST(*tag == repo + ":latest");
+  BOOST_TEST(*Store::NormalizeTag(*tag) == *tag);
+  BOOST_TEST(Store::NormalizeTag(repo + ":" + std::string(128, 't')).ok());
+  auto long_repo = Store::NormalizeTag(repo + "a");
+  BOOST_REQUIRE(!long_repo.ok());
+  BOOST_TEST(long_repo.error().message().find("repository longer than 255") != std::string::npos);
+  BOOST_TEST(!Store::NormalizeTag(repo + ":" + std::string(129, 't')).ok());
+}
+
 BOOST_FIXTURE_TEST_CASE(tag_and_remove_keep_content, Fixture) {
   Digest id = Commit({Base()}, "one");
   BOOST_REQUIRE(store->TagImage("one", "two:x").ok());
