@@ -6,12 +6,8 @@
 
 #include "runtime/api_protocol.h"
 #include "runtime/cli_format.h"
-#include "runtime/gc_service.h"
 #include "runtime/json_fields.h"
-#include "runtime/maintenance_json.h"
-#include "storage/fsck.h"
-#include "storage/gc.h"
-#include "storage/store.h"
+#include "runtime/store_helper.h"
 
 namespace strata::runtime {
 namespace json = boost::json;
@@ -39,19 +35,6 @@ Result<json::object> Post(CommandContext& ctx, const std::string& target, json::
   if (!response.ok()) return response.error().Context(what);
   if (!response.body.is_object()) return Error(EPROTO, what + ": stratad sent no object");
   return std::move(response.body.as_object());
-}
-
-// Opens the store for an offline command; a held store is named as such.
-Result<std::unique_ptr<storage::Store>> OpenOffline(const std::string& root,
-                                                    const std::string& what) {
-  auto store = storage::Store::Open({.root = root});
-  if (!store.ok() && store.error().code() == EBUSY) {
-    return Error(EBUSY, what + ": store " + root +
-                            " is in use (is stratad running? stop it first, or leave out "
-                            "--root to go through stratad)");
-  }
-  if (!store.ok()) return std::move(store).error().Context(what + ": open store " + root);
-  return std::move(store).value();
 }
 
 void PrintGc(CommandContext& ctx, const json::object& r) {
@@ -104,14 +87,10 @@ void PrintFsck(CommandContext& ctx, const json::object& r) {
 Status GarbageCollect(CommandContext& ctx, const GcArgs& args) {
   json::object report;
   if (!args.root.empty()) {
-    ASSIGN_OR_RETURN(auto store, OpenOffline(args.root, "gc"));
-    storage::GcOptions options;
-    options.dry_run = args.dry_run;
-    options.list = args.dry_run;
-    const std::string root = args.root;
-    options.containers = [root] { return ContainerRootsOnDisk(root); };
-    ASSIGN_OR_RETURN(storage::GcReport r, storage::CollectGarbage(*store, options));
-    report = GcReportToJson(r);
+    std::vector<std::string> argv = {"gc"};
+    if (args.dry_run) argv.push_back("--dry-run");
+    argv.push_back(args.root);
+    ASSIGN_OR_RETURN(report, RunStoreHelper(argv));
   } else {
     ASSIGN_OR_RETURN(report,
                      Post(ctx, BuildTarget({"system", "gc"}),
@@ -128,10 +107,10 @@ Status GarbageCollect(CommandContext& ctx, const GcArgs& args) {
 Status Fsck(CommandContext& ctx, const FsckArgs& args, int* exit_code) {
   json::object report;
   if (!args.root.empty()) {
-    ASSIGN_OR_RETURN(auto store, OpenOffline(args.root, "fsck"));
-    ASSIGN_OR_RETURN(storage::FsckReport r,
-                     storage::CheckStore(*store, {.repair = args.repair, .threads = args.threads}));
-    report = FsckReportToJson(r);
+    std::vector<std::string> argv = {"fsck", "--threads", std::to_string(args.threads)};
+    if (args.repair) argv.push_back("--repair");
+    argv.push_back(args.root);
+    ASSIGN_OR_RETURN(report, RunStoreHelper(argv));
   } else {
     ASSIGN_OR_RETURN(report, Post(ctx, BuildTarget({"system", "fsck"}), json::object{}, "fsck"));
   }

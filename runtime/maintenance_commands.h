@@ -2,9 +2,10 @@
 // and the containers part of `du -v`.
 //
 // gc and fsck work two ways: through stratad (online), or, given a store
-// root (`--root DIR` on the command line; fsck --repair always), by opening
-// the store directly with stratad stopped. A store that stratad holds is
-// refused in one line that says so.
+// root (`--root DIR` on the command line; fsck --repair always), on the
+// store opened directly with stratad stopped, by the strata-store helper
+// (store_helper.h). A store that stratad holds is refused in one line that
+// says so.
 //
 // fsck's exit status (set in *exit_code, the command itself succeeds):
 //   0  clean             3  problems found and all repaired
