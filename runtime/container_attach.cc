@@ -169,6 +169,7 @@ Status ContainerManager::Attach(const std::string& ref, bool start, const Hijack
     // The monitor counts the exit after the pump has passed on the last
     // output, so the exit frame comes after all of it.
     if (exited) {
+      WaitUnlistedIfAutoRemoved(c);
       session->SendExit(code);
       return Ok();
     }

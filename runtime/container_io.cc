@@ -83,7 +83,10 @@ Result<int> ContainerManager::StartAttached(const std::string& ref,
     for (const auto& e : entries) {
       if (!sink(e)) return -1;
     }
-    if (exited) return code;
+    if (exited) {
+      WaitUnlistedIfAutoRemoved(c);
+      return code;
+    }
     c->log->WaitForChange(version, 1s);
   }
 }

@@ -264,10 +264,6 @@ void ContainerManager::Monitor(ContainerPtr c) {
     // escaped with them (an exec'd one of a runtime without pid namespace).
     if (!c->log->WaitPumpDone(2s)) c->log->StopPump();
     bool oom = OomKilled(id);
-    if (runtime_.Exists(id)) {
-      Status deleted = runtime_.Delete(id, true);
-      if (!deleted.ok()) LogWarning("container " + c->name() + ": " + deleted.error().message());
-    }
     bool restart = false;
     ChildReaper::Clock::duration ran_for;
     {
@@ -293,6 +289,19 @@ void ContainerManager::Monitor(ContainerPtr c) {
     c->log->Notify();
     LogInfo("container " + c->name() + " exited with code " + std::to_string(code) +
             (oom ? " (OOM killed)" : "") + (restart ? ", restarting" : ""));
+    // The runtime's record goes after the exit is known, so that waiters
+    // have it one runtime process sooner; a start or rm waits for this
+    // thread (monitoring) before it touches the runtime's state again, and
+    // a container removed now has it deleted by RemoveLocked.
+    bool auto_removes;
+    {
+      std::lock_guard lock(c->mu);
+      auto_removes = !restart && c->config.auto_remove && !c->removed && !shutting_down_;
+    }
+    if (!auto_removes && runtime_.Exists(id)) {
+      Status deleted = runtime_.Delete(id, true);
+      if (!deleted.ok()) LogWarning("container " + c->name() + ": " + deleted.error().message());
+    }
 
     auto finish = [&](bool remove) {
       {

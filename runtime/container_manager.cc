@@ -73,7 +73,7 @@ std::string ContainerManager::ContainerDir(const std::string& id) const {
 }
 
 void ContainerManager::SaveState(Container& c) {
-  Status s = runtime::SaveState(c.dir, c.state);
+  Status s = runtime::SaveState(c.dir, c.state, !c.config.auto_remove);
   if (!s.ok()) LogWarning("container " + c.name() + ": saving state: " + s.error().message());
 }
 
@@ -343,8 +343,8 @@ Result<ContainerRecord> ContainerManager::Create(const CreateRequest& request) {
   std::string cdir = ContainerDir(config.id);
   RETURN_IF_ERROR(MakeDirs(cdir, 0700));
   auto c = std::make_shared<Container>(config, ContainerState{}, cdir);
-  Status saved = SaveConfig(cdir, config);
-  if (saved.ok()) saved = runtime::SaveState(cdir, c->state);
+  Status saved = SaveConfig(cdir, config, !config.auto_remove);
+  if (saved.ok()) saved = runtime::SaveState(cdir, c->state, !config.auto_remove);
   if (saved.ok()) saved = EnsureRoot(*c);
   if (!saved.ok()) {
     (void)fuse_.RemoveRoot(fuse::FuseServer::kContainers, config.id);
@@ -409,11 +409,10 @@ Status ContainerManager::RemoveLocked(const ContainerPtr& c) {
     // A monitor still recording the last exit writes into the directory.
     c->cv.wait(lock, [&] { return !c->monitoring; });
   }
-  c->log->Notify();
   const std::string& id = c->config.id;
-  if (runtime_.Exists(id)) (void)runtime_.Delete(id, true);
-  c->log->StopPump();
-  (void)fuse_.RemoveRoot(fuse::FuseServer::kContainers, id);
+  // Out of the lists first: from here the name is free and ps does not show
+  // it, and a `run --rm` waiting for this (unlisted) may answer while the
+  // runtime's state, the root and the directory go.
   {
     std::lock_guard lock(mu_);
     containers_.erase(id);
@@ -426,6 +425,15 @@ Status ContainerManager::RemoveLocked(const ContainerPtr& c) {
       if (removed_exit_codes_.size() > 256) removed_exit_codes_.erase(removed_exit_codes_.begin());
     }
   }
+  {
+    std::lock_guard lock(c->mu);
+    c->unlisted = true;
+    c->cv.notify_all();
+  }
+  c->log->Notify();
+  if (runtime_.Exists(id)) (void)runtime_.Delete(id, true);
+  c->log->StopPump();
+  (void)fuse_.RemoveRoot(fuse::FuseServer::kContainers, id);
   // The record goes first (renamed away), so a crash midway leaves no
   // half-removed container behind, only a directory to sweep.
   std::string doomed = store_.root() + "/containers/.rm-" + id;
@@ -433,6 +441,14 @@ Status ContainerManager::RemoveLocked(const ContainerPtr& c) {
   RETURN_IF_ERROR(RemoveTree(doomed));
   LogInfo("removed container " + c->name() + " (" + id.substr(0, 12) + ")");
   return Ok();
+}
+
+void ContainerManager::WaitUnlistedIfAutoRemoved(const ContainerPtr& c) {
+  std::unique_lock lock(c->mu);
+  if (!c->config.auto_remove) return;
+  // Bounded: a removal that fails still unlists first, but a shutdown
+  // skips it.
+  c->cv.wait_for(lock, std::chrono::seconds(30), [&] { return c->unlisted || shutting_down_; });
 }
 
 std::vector<std::string> ContainerManager::VolumeUsers(const std::string& name) {

@@ -216,6 +216,10 @@ class ContainerManager {
   void Monitor(ContainerPtr c);
   void HandleExit(const ContainerPtr& c, int wait_status);
   Status RemoveLocked(const ContainerPtr& c);
+  // After the exit of a --rm container: waits until its removal has taken
+  // it out of the lists, so that whoever is told the exit code finds the
+  // name free and ps without it.
+  void WaitUnlistedIfAutoRemoved(const ContainerPtr& c);
   Result<ExecProcess> PrepareExec(const ContainerPtr& c, const ExecRequest& request);
   void SaveState(Container& c);  // requires c.mu
 

@@ -48,6 +48,7 @@ struct ContainerManager::Container {
   int last_exit = 0;                         // guarded by mu: the exit code of exit number `exits`
   bool stop_requested = false;               // guarded by mu: no restart, end the backoff
   bool removed = false;                      // guarded by mu
+  bool unlisted = false;                     // guarded by mu: removed from the lists (rm)
   bool monitoring = false;                   // guarded by mu: a monitor thread owns the run
   pid_t pid = 0;                             // guarded by mu: the init while it runs
   ChildReaper::Clock::time_point spawned{};  // guarded by mu: before create

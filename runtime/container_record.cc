@@ -306,12 +306,16 @@ ContainerState StateFromJson(const json::object& o) {
   return s;
 }
 
-Status SaveConfig(const std::string& dir, const ContainerConfig& config) {
-  return WriteFileAtomic(JoinPath(dir, "config.json"), json::serialize(ConfigToJson(config)), 0600);
+Status SaveConfig(const std::string& dir, const ContainerConfig& config, bool durable) {
+  std::string path = JoinPath(dir, "config.json");
+  std::string text = json::serialize(ConfigToJson(config));
+  return durable ? WriteFileAtomic(path, text, 0600) : ReplaceFile(path, text, 0600);
 }
 
-Status SaveState(const std::string& dir, const ContainerState& state) {
-  return WriteFileAtomic(JoinPath(dir, "state.json"), json::serialize(StateToJson(state)), 0600);
+Status SaveState(const std::string& dir, const ContainerState& state, bool durable) {
+  std::string path = JoinPath(dir, "state.json");
+  std::string text = json::serialize(StateToJson(state));
+  return durable ? WriteFileAtomic(path, text, 0600) : ReplaceFile(path, text, 0600);
 }
 
 Result<ContainerRecord> LoadRecord(const std::string& dir) {

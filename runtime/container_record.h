@@ -117,9 +117,12 @@ Result<ContainerConfig> ConfigFromJson(const boost::json::object& o);
 boost::json::object StateToJson(const ContainerState& state);
 ContainerState StateFromJson(const boost::json::object& o);
 
-// <dir>/config.json and <dir>/state.json.
-Status SaveConfig(const std::string& dir, const ContainerConfig& config);
-Status SaveState(const std::string& dir, const ContainerState& state);
+// <dir>/config.json and <dir>/state.json, replaced atomically; durable:
+// fsynced with the directory too. A --rm container's record need not be
+// durable: after a crash stratad removes such a container anyway, and a
+// record the crash lost or tore is skipped and its directory left to gc.
+Status SaveConfig(const std::string& dir, const ContainerConfig& config, bool durable = true);
+Status SaveState(const std::string& dir, const ContainerState& state, bool durable = true);
 // Fails with ENOENT when config.json is missing; a missing or unreadable
 // state.json reads as a created container.
 Result<ContainerRecord> LoadRecord(const std::string& dir);
