@@ -1,12 +1,14 @@
 #include "runtime/oci/container.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <optional>
 
 #include "common/fs.h"
@@ -204,18 +206,20 @@ Status Container::Start() {
   UniqueFd owned(fd);
   if (::write(fd, "0", 1) != 1) return Error::FromErrno("write " + fifo);
   // Return once the init has exec'd process.args: its end of the fifo
-  // closes on execve, after which opening the fifo for writing finds no
-  // reader (ENXIO). So whatever runs after `start` sees the container's
-  // process, not the runtime's copy. A slow exec is waited for a while,
-  // not treated as an error.
-  (void)cgroup_internal::WaitFor(
-      [&] {
-        int probe = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-        if (probe < 0) return true;
-        ::close(probe);
-        return false;
-      },
-      5000);
+  // closes on execve, and poll(2) reports POLLERR on a fifo's write end
+  // the moment no reader is left (no polling interval to wait out). So
+  // whatever runs after `start` sees the container's process, not the
+  // runtime's copy. A slow exec is waited for a while, not treated as an
+  // error.
+  struct pollfd pfd = {fd, 0, 0};
+  for (int left_ms = 5000; left_ms > 0;) {
+    auto before = std::chrono::steady_clock::now();
+    int n = ::poll(&pfd, 1, left_ms);
+    if (n >= 0 || errno != EINTR) break;
+    left_ms -= static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::steady_clock::now() - before)
+                                    .count());
+  }
   if (::unlink(fifo.c_str()) != 0 && errno != ENOENT) return Error::FromErrno("remove " + fifo);
   return Ok();
 }
