@@ -16,6 +16,7 @@
 #include "runtime/oci/init.h"
 #include "runtime/oci/pty.h"
 #include "runtime/oci/runtime_log.h"
+#include "runtime/oci/seccomp_cache.h"
 #include "runtime/oci/spawn.h"
 
 namespace strata::runtime::oci {
@@ -128,6 +129,9 @@ Result<std::unique_ptr<Container>> Container::CreateSteps(const CreateOptions& o
   init.fifo_path = dir.FifoPath();
   init.console_fd = console.get();
   init.preserve_fds = options.preserve_fds;
+  if (spec.linux.seccomp) {
+    ASSIGN_OR_RETURN(init.seccomp, CachedSeccompProgram(*spec.linux.seccomp, options.root));
+  }
 
   ASSIGN_OR_RETURN(auto sync, SyncSocket::Pair());
   ASSIGN_OR_RETURN(pid_t pid, Spawn(std::move(spawn), sync,

@@ -78,8 +78,8 @@ Result<ReadyToExec> SetUp(const InitOptions& o) {
   ready.env = ProcessEnvironment(spec.process);
   // Without no_new_privs a filter needs CAP_SYS_ADMIN to load: now, before
   // PrepareProcess gives up capabilities (seccomp.h).
-  if (spec.linux.seccomp && !spec.process.no_new_privileges) {
-    RETURN_IF_ERROR(LoadSeccomp(*spec.linux.seccomp));
+  if (o.seccomp && !spec.process.no_new_privileges) {
+    RETURN_IF_ERROR(InstallSeccomp(*o.seccomp));
   }
   RETURN_IF_ERROR(PrepareProcess(spec.process));
   ASSIGN_OR_RETURN(ready.program, FindExecutable(spec.process.args[0], ready.env));
@@ -104,8 +104,8 @@ void RunInit(const InitOptions& options, const SyncSocket& sync) {
   }
   // As late as possible, so the filter need allow little besides execve.
   const Spec& spec = *options.spec;
-  if (spec.linux.seccomp && spec.process.no_new_privileges) {
-    if (Status st = LoadSeccomp(*spec.linux.seccomp); !st.ok()) {
+  if (options.seccomp && spec.process.no_new_privileges) {
+    if (Status st = InstallSeccomp(*options.seccomp); !st.ok()) {
       sync.ReportAndExit(std::move(st).error().Context("container init"));
     }
   }

@@ -10,7 +10,8 @@
 //     /dev/console and made the controlling terminal
 //   read-only /dev, read-only root; hostname, domainname; sysctls
 //   readonlyPaths, maskedPaths
-//   seccomp filter, when the process keeps privileges (seccomp.h)
+//   seccomp filter (compiled before the fork), when the process keeps
+//     privileges (seccomp.h)
 //   PrepareProcess (user, capabilities, ...), FindExecutable
 //   kReady to the runtime
 //   create: block reading exec.fifo until `start` writes to it
@@ -19,9 +20,11 @@
 // Any failure goes to the runtime as kError and the init exits.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "runtime/oci/cgroup.h"
+#include "runtime/oci/seccomp.h"
 #include "runtime/oci/spec.h"
 #include "runtime/oci/sync.h"
 
@@ -34,6 +37,8 @@ struct InitOptions {
   std::string fifo_path;           // wait here for `start`; empty: exec at once
   int console_fd = -1;             // where the pty master goes (terminal only)
   int preserve_fds = 0;            // fds 3 .. 3+n-1 stay open across exec
+  // linux.seccomp, compiled by the runtime before the fork (seccomp_cache.h).
+  std::optional<SeccompProgram> seccomp;
 };
 
 [[noreturn]] void RunInit(const InitOptions& options, const SyncSocket& sync);

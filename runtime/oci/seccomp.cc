@@ -1,14 +1,23 @@
 #include "runtime/oci/seccomp.h"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 #include <memory>
 #include <string_view>
 
 #include <boost/json.hpp>
+
+#include "common/fs.h"
+#include "common/unique_fd.h"
 
 namespace strata::runtime::oci {
 namespace {
@@ -269,13 +278,11 @@ Result<Seccomp> ParseSeccomp(const json::object& obj) {
   return s;
 }
 
-Status LoadSeccomp(const Seccomp& s) {
+Result<SeccompProgram> CompileSeccomp(const Seccomp& s) {
   FilterContext ctx(seccomp_init(LibseccompAction(s.default_action)));
   if (!ctx) return Error(EINVAL, "seccomp: cannot make a filter");
   // process.noNewPrivileges decides that, not libseccomp.
   int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);
-  if (rc == 0 && s.log) rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_LOG, 1);
-  if (rc == 0 && s.spec_allow) rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_SSB, 1);
   if (rc < 0) return Error::FromErrno("seccomp: filter attributes", -rc);
   for (const std::string& arch : s.architectures) {
     rc = seccomp_arch_add(ctx.get(), ArchToken(arch));
@@ -303,9 +310,46 @@ Status LoadSeccomp(const Seccomp& s) {
         RETURN_IF_ERROR(AddRule(ctx.get(), action, nr, name, {c}));
     }
   }
-  rc = seccomp_load(ctx.get());
-  if (rc < 0) return Error::FromErrno("seccomp: load the filter", -rc);
+  // libseccomp writes the program to a file descriptor; a memfd keeps it
+  // off any file system.
+  int fd = ::memfd_create("seccomp-bpf", MFD_CLOEXEC);
+  if (fd < 0) return Error::FromErrno("seccomp: memfd_create");
+  UniqueFd owned(fd);
+  rc = seccomp_export_bpf(ctx.get(), fd);
+  if (rc < 0) return Error::FromErrno("seccomp: generate the filter", -rc);
+  if (::lseek(fd, 0, SEEK_SET) < 0) return Error::FromErrno("seccomp: lseek");
+  ASSIGN_OR_RETURN(std::string bytes, ReadAll(fd));
+  SeccompProgram program;
+  RETURN_IF_ERROR(program.SetCode(bytes));
+  if (s.log) program.flags |= SECCOMP_FILTER_FLAG_LOG;
+  if (s.spec_allow) program.flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+  return program;
+}
+
+Status SeccompProgram::SetCode(std::string_view bytes) {
+  if (bytes.empty() || bytes.size() % sizeof(struct sock_filter) != 0 ||
+      bytes.size() / sizeof(struct sock_filter) > BPF_MAXINSNS) {
+    return Error::Corrupt("seccomp: a filter program of " + std::to_string(bytes.size()) +
+                          " bytes");
+  }
+  code.resize(bytes.size() / sizeof(struct sock_filter));
+  std::memcpy(code.data(), bytes.data(), bytes.size());
   return Ok();
+}
+
+Status InstallSeccomp(const SeccompProgram& program) {
+  struct sock_fprog prog;
+  prog.len = static_cast<unsigned short>(program.code.size());
+  prog.filter = const_cast<struct sock_filter*>(program.code.data());
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, program.flags, &prog) != 0) {
+    return Error::FromErrno("seccomp: load the filter");
+  }
+  return Ok();
+}
+
+Status LoadSeccomp(const Seccomp& s) {
+  ASSIGN_OR_RETURN(SeccompProgram program, CompileSeccomp(s));
+  return InstallSeccomp(program);
 }
 
 }  // namespace strata::runtime::oci

@@ -1,6 +1,8 @@
-// linux.seccomp: parsing and validation, and a filter loaded for real in a
-// forked child (under no_new_privs, so no privilege is needed).
+// linux.seccomp: parsing and validation, a filter loaded for real in a
+// forked child (under no_new_privs, so no privilege is needed), and the
+// cache of compiled programs.
 #define BOOST_TEST_MODULE oci_runtime_seccomp
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -8,9 +10,12 @@
 
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
+#include <cstring>
 #include <string>
 
+#include "common/fs.h"
 #include "runtime/oci/seccomp.h"
+#include "runtime/oci/seccomp_cache.h"
 
 using namespace strata::runtime::oci;
 namespace json = boost::json;
@@ -140,4 +145,56 @@ BOOST_AUTO_TEST_CASE(no_new_privs_is_left_to_the_caller) {
 BOOST_AUTO_TEST_CASE(native_architecture_is_known) {
   BOOST_TEST(SeccompKnowsArchitecture(SeccompNativeArchitecture()));
   BOOST_TEST(!SeccompKnowsArchitecture("x86_64"));  // the OCI names only
+}
+
+// The cache (seccomp_cache.h): the first create compiles and stores, the
+// next reads the same program back and it filters alike; another profile
+// has another key; a damaged file is compiled again.
+BOOST_AUTO_TEST_CASE(cached_programs_are_the_compiled_ones) {
+  auto s = Parse(R"({"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_LOG"],
+    "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 42}]})");
+  BOOST_TEST_REQUIRE(s.ok());
+  char tmpl[] = "/tmp/seccomp-cache-test-XXXXXX";
+  BOOST_TEST_REQUIRE(::mkdtemp(tmpl) != nullptr);
+  std::string root = tmpl;
+
+  auto compiled = CompileSeccomp(*s);
+  BOOST_TEST_REQUIRE(compiled.ok());
+  auto first = CachedSeccompProgram(*s, root);
+  BOOST_TEST_REQUIRE(first.ok());
+  auto files = strata::ListDir(root + "/@seccomp");
+  BOOST_TEST_REQUIRE(files.ok());
+  BOOST_TEST_REQUIRE(files->size() == 1u);
+  std::string path = root + "/@seccomp/" + files->front();
+
+  auto same = [](const SeccompProgram& a, const SeccompProgram& b) {
+    return a.flags == b.flags && a.code.size() == b.code.size() &&
+           std::memcmp(a.code.data(), b.code.data(), a.code.size() * sizeof a.code[0]) == 0;
+  };
+  BOOST_TEST(same(*first, *compiled));
+  BOOST_TEST(compiled->flags == unsigned{SECCOMP_FILTER_FLAG_LOG});
+  auto again = CachedSeccompProgram(*s, root);
+  BOOST_TEST_REQUIRE(again.ok());
+  BOOST_TEST(same(*again, *compiled));
+  int status = InChild([&] {
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return 10;
+    if (!InstallSeccomp(*again).ok()) return 11;
+    if (::syscall(SYS_getppid) != -1 || errno != 42) return 12;
+    return 0;
+  });
+  BOOST_TEST(status == 0);
+
+  auto other = Parse(R"({"defaultAction": "SCMP_ACT_ALLOW",
+    "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 43}]})");
+  BOOST_TEST_REQUIRE(other.ok());
+  BOOST_TEST(SeccompCacheKey(*other) != SeccompCacheKey(*s));
+
+  // Cut short: not a whole program any more.
+  auto text = strata::ReadFile(path);
+  BOOST_TEST_REQUIRE(text.ok());
+  BOOST_TEST_REQUIRE(strata::ReplaceFile(path, text->substr(0, text->size() - 3), 0600).ok());
+  auto recompiled = CachedSeccompProgram(*s, root);
+  BOOST_TEST_REQUIRE(recompiled.ok());
+  BOOST_TEST(same(*recompiled, *compiled));
+  BOOST_TEST(strata::RemoveTree(root).ok());
 }
