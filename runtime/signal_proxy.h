@@ -13,9 +13,10 @@
 
 #include <signal.h>
 
-#include <atomic>
 #include <functional>
 #include <thread>
+
+#include "common/unique_fd.h"
 
 namespace strata::runtime {
 
@@ -30,7 +31,8 @@ class SignalProxy {
   std::function<void(int)> forward_;
   sigset_t forwarded_;
   sigset_t saved_;
-  std::atomic<bool> stop_{false};
+  UniqueFd signals_;  // signalfd of forwarded_
+  UniqueFd stop_;     // eventfd: the destructor wakes the thread at once
   std::thread thread_;
 };
 
