@@ -29,13 +29,23 @@ class FdSource : public ByteSource {
   UniqueFd fd_;
 };
 
+// A source that computes the sha256 of the stream it hands out and counts
+// its bytes (a layer's diffID and tar size).
+class DigestingSource : public ByteSource {
+ public:
+  // The sha256 of the stream; once, after Read returned 0.
+  virtual Digest Finish() = 0;
+  // Bytes handed out by Read so far.
+  virtual uint64_t bytes() const = 0;
+};
+
 // Passes bytes through while computing their sha256 and counting them.
-class HashingSource : public ByteSource {
+class HashingSource : public DigestingSource {
  public:
   explicit HashingSource(ByteSource* inner) : inner_(inner) {}
   Result<size_t> Read(char* buf, size_t n) override;
-  Digest Finish() { return sha_.Finish(); }
-  uint64_t bytes() const { return bytes_; }
+  Digest Finish() override { return sha_.Finish(); }
+  uint64_t bytes() const override { return bytes_; }
 
  private:
   ByteSource* inner_;
@@ -44,7 +54,8 @@ class HashingSource : public ByteSource {
 };
 
 // Decompresses gzip, zstd, xz, bzip2 (or passes plain data through), detected
-// from the data itself; uses libarchive's filters.
+// from the data itself: gzip with GzipSource (ISA-L), the others with
+// libarchive's filters. Open reads the first bytes of the input.
 class DecompressingSource : public ByteSource {
  public:
   static Result<std::unique_ptr<DecompressingSource>> Open(ByteSource* compressed);

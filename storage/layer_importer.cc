@@ -138,8 +138,13 @@ void LayerContents::AddToBatch(Index::Batch* batch) const {
 
 Result<LayerContents> ImportLayer(ObjectStore& objects, ByteSource& tar,
                                   const std::function<void(const LayerImportProgress&)>& progress) {
-  LayerContents out;
   HashingSource hashed(&tar);
+  return ImportLayer(objects, static_cast<DigestingSource&>(hashed), progress);
+}
+
+Result<LayerContents> ImportLayer(ObjectStore& objects, DigestingSource& hashed,
+                                  const std::function<void(const LayerImportProgress&)>& progress) {
+  LayerContents out;
   TarReader reader(&hashed);
   TarSplitWriter split;
   LayerBuilder layer;

@@ -46,7 +46,14 @@ struct LayerImportProgress {
   uint64_t bytes = 0;  // uncompressed bytes read so far
 };
 
-// Reads the tar to its end. progress (optional) is called every few MiB.
+// Reads the tar to its end; the diffID is tar.Finish() then, so the source
+// may compute it wherever suits it best (ReadAheadSource: on its own
+// thread). progress (optional) is called every few MiB.
+Result<LayerContents> ImportLayer(
+    ObjectStore& objects, DigestingSource& tar,
+    const std::function<void(const LayerImportProgress&)>& progress = nullptr);
+
+// The same for a source that does not hash: hashed here, as it is read.
 Result<LayerContents> ImportLayer(
     ObjectStore& objects, ByteSource& tar,
     const std::function<void(const LayerImportProgress&)>& progress = nullptr);

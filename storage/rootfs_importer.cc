@@ -11,6 +11,7 @@
 #include "storage/layer_importer.h"
 #include "storage/lease.h"
 #include "storage/oci.h"
+#include "storage/read_ahead_source.h"
 #include "storage/tree_tar_source.h"
 
 namespace strata::storage {
@@ -61,8 +62,11 @@ Result<ImportResult> Import(Store& store, const RootfsImportOptions& options) {
     if (options.progress) options.progress(Progress{phase, 1, 1, bytes, bytes});
   };
   report("layer", 0);
+  // Making the tar (reading files or decompressing) and its sha256 on one
+  // core, the importer on the other.
+  ReadAheadSource tar(stream.tar.get());
   ASSIGN_OR_RETURN(LayerContents layer,
-                   ImportLayer(store.objects(), *stream.tar,
+                   ImportLayer(store.objects(), tar,
                                [&](const LayerImportProgress& p) { report("layer", p.bytes); }));
   // From here the layer's new objects go again unless the image commits.
   struct Discard {
