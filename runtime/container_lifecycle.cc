@@ -186,8 +186,10 @@ Status ContainerManager::StartRun(const ContainerPtr& c) {
     std::lock_guard lock(c->mu);
     c->spawned = since;
   }
-  auto pid = runtime_.Create(id, c->bundle_dir(), console ? console->path() : "",
-                             {in_r.get(), out_w.get(), err_w.get()});
+  // Created and started by one runtime process. What the process writes
+  // before the pump below runs waits in the pipes (or the terminal).
+  auto pid = runtime_.RunDetached(id, c->bundle_dir(), console ? console->path() : "",
+                                  {in_r.get(), out_w.get(), err_w.get()});
   out_w.reset();
   err_w.reset();
   in_r.reset();
@@ -200,11 +202,12 @@ Status ContainerManager::StartRun(const ContainerPtr& c) {
   }
   UniqueFd terminal;
   if (console) {
-    // create has returned: the runtime's connection and the master wait in
-    // the socket's queue.
+    // The runtime has returned: its connection and the master wait in the
+    // socket's queue.
     auto master = console->Receive(std::chrono::seconds(5), nullptr);
     if (!master.ok()) {
       (void)runtime_.Delete(id, true);
+      (void)reaper_.Wait(*pid, 5s, since);
       return fail(std::move(master).error());
     }
     terminal = std::move(*master);
@@ -218,17 +221,15 @@ Status ContainerManager::StartRun(const ContainerPtr& c) {
     c->input = std::move(in_w);
     c->terminal = std::move(terminal);
   }
-  RETURN_IF_ERROR(c->log->StartPump(std::move(out_r), std::move(err_r)));
-  if (Status started = runtime_.Start(id); !started.ok()) {
+  if (Status pumping = c->log->StartPump(std::move(out_r), std::move(err_r)); !pumping.ok()) {
     (void)runtime_.Delete(id, true);
     (void)reaper_.Wait(*pid, 5s, since);
-    c->log->StopPump();
     {
       std::lock_guard lock(c->mu);
       c->input.reset();
       c->terminal.reset();
     }
-    return fail(started.error());
+    return fail(pumping.error());
   }
   {
     std::lock_guard lock(c->mu);

@@ -59,11 +59,11 @@ Status OciRuntimeCli::Simple(const std::string& verb, const std::string& id,
   return Ok();
 }
 
-Result<pid_t> OciRuntimeCli::Create(const std::string& id, const std::string& bundle,
-                                    const std::string& console_socket, const Stdio& stdio) {
+Result<pid_t> OciRuntimeCli::RunDetached(const std::string& id, const std::string& bundle,
+                                         const std::string& console_socket, const Stdio& stdio) {
   std::string pid_file = JoinPath(bundle, "init.pid");
   (void)::unlink(pid_file.c_str());
-  std::vector<std::string> argv{binary_,    "--root", state_root_,  "create",
+  std::vector<std::string> argv{binary_,    "--root", state_root_,  "run",     "--detach",
                                 "--bundle", bundle,   "--pid-file", pid_file};
   if (!console_socket.empty()) {
     argv.push_back("--console-socket");
@@ -75,15 +75,13 @@ Result<pid_t> OciRuntimeCli::Create(const std::string& id, const std::string& bu
   int code = ChildReaper::ExitCode(reaper_.Wait(pid, std::nullopt, since).value_or(0));
   if (code != 0) {
     return Error(EIO,
-                 binary_ + " create " + id.substr(0, 12) + ": exit status " + std::to_string(code));
+                 binary_ + " run " + id.substr(0, 12) + ": exit status " + std::to_string(code));
   }
   ASSIGN_OR_RETURN(std::string text, ReadFile(pid_file));
   long init = std::strtol(text.c_str(), nullptr, 10);
   if (init <= 0) return Error::Corrupt(pid_file + ": no pid in \"" + text + "\"");
   return static_cast<pid_t>(init);
 }
-
-Status OciRuntimeCli::Start(const std::string& id) { return Simple("start", id, {}); }
 
 Status OciRuntimeCli::Kill(const std::string& id, int signal, bool all) {
   // kill [--all] ID SIGNAL: the signal goes after the id.

@@ -1,17 +1,18 @@
 // OciRuntimeCli: the low-level runtime (strata-runtime, runc, crun) driven
 // through its command line, exactly as containerd's shim drives runc:
 //
-//   RUNTIME --root STATE create --bundle B --pid-file P [--console-socket S] ID
-//   RUNTIME --root STATE start|pause|resume|state ID
+//   RUNTIME --root STATE run --detach --bundle B --pid-file P [--console-socket S] ID
+//   RUNTIME --root STATE pause|resume|state ID
 //   RUNTIME --root STATE kill [--all] ID SIGNAL
 //   RUNTIME --root STATE delete [--force] ID
 //   RUNTIME --root STATE exec [--tty] [--cwd D] [--env K=V]... [--user U:G] ID CMD...
 //
-// `create` leaves the container's init behind, waiting for `start`; since
-// stratad is a child subreaper (child_reaper.h) the init becomes stratad's
-// child. Without a terminal the init inherits create's standard streams, so
-// the caller passes the container's pipes there, and the runtime's own error
-// text (if create fails) arrives on the stderr pipe.
+// `run --detach` (create and start in one process) leaves the container's
+// init behind, running; since stratad is a child subreaper (child_reaper.h)
+// the init becomes stratad's child. Without a terminal the init inherits the
+// runtime's standard streams, so the caller passes the container's pipes
+// there, and the runtime's own error text (if it fails) arrives on the
+// stderr pipe.
 //
 // Errors: a runtime command that fails gives an Error whose message is the
 // runtime's own last line (logrus' `msg="..."` unwrapped), with context
@@ -57,11 +58,13 @@ class OciRuntimeCli {
   const std::string& binary() const { return binary_; }
   const std::string& state_root() const { return state_root_; }
 
-  // Runs `create`; on success the init's pid (from --pid-file). On failure,
-  // error_text() gets the caller's stderr pipe contents as the message.
-  Result<pid_t> Create(const std::string& id, const std::string& bundle,
-                       const std::string& console_socket, const Stdio& stdio);
-  Status Start(const std::string& id);
+  // Runs `run --detach`: create and start in one runtime process (runc and
+  // crun have it too; one process fewer than create + start on every
+  // container start). On success the container's process runs and this is
+  // the init's pid (from --pid-file); the runtime's own error messages go
+  // to stdio.err.
+  Result<pid_t> RunDetached(const std::string& id, const std::string& bundle,
+                            const std::string& console_socket, const Stdio& stdio);
   Status Kill(const std::string& id, int signal, bool all);
   Status Delete(const std::string& id, bool force);
   Status Pause(const std::string& id);
