@@ -157,10 +157,6 @@ Result<ObjectStore::PutResult> ObjectStore::Install(const ObjectId& id, uint64_t
     // An unrecorded file is debris of a crashed import: replace it below.
   }
 
-  std::string dir = path.substr(0, path.rfind('/'));
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return Error::FromErrno("mkdir " + dir);
-  }
   std::string staged = tmp_path;
   if (staged.empty()) {
     staged = TmpName(options_.tmp_dir);
@@ -171,7 +167,19 @@ Result<ObjectStore::PutResult> ObjectStore::Install(const ObjectId& id, uint64_t
       return std::move(st).error().Context(staged);
     }
   }
-  if (::rename(staged.c_str(), path.c_str()) != 0) {
+  // The shard directory is made when a rename finds it missing (once per
+  // shard, or again after a Discard removed it), not tried per object.
+  int renamed = ::rename(staged.c_str(), path.c_str());
+  if (renamed != 0 && errno == ENOENT) {
+    std::string dir = path.substr(0, path.rfind('/'));
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      Error err = Error::FromErrno("mkdir " + dir);
+      ::unlink(staged.c_str());
+      return err;
+    }
+    renamed = ::rename(staged.c_str(), path.c_str());
+  }
+  if (renamed != 0) {
     Error err = Error::FromErrno("rename object into " + path);
     ::unlink(staged.c_str());
     return err;

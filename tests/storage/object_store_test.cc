@@ -96,4 +96,18 @@ BOOST_FIXTURE_TEST_CASE(discard_removes_only_unshared_pending_objects, Fixture) 
   std::string path = store->PathOf(a->id);
   BOOST_TEST(!PathExists(path.substr(0, path.rfind('/'))));
   BOOST_TEST(store->Sync().ok());
+  // The same content again: its shard directory is made again (small
+  // contents and staged large ones).
+  auto again = store->Put("one");
+  BOOST_REQUIRE_MESSAGE(again.ok(), testing::ErrorText(again));
+  BOOST_TEST(again->created);
+  BOOST_TEST(*ReadFile(path) == "one");
+  const std::string big(3 << 20, 'b');
+  auto large = store->Put(big);
+  BOOST_REQUIRE(large.ok());
+  store->Discard({large->id});
+  BOOST_TEST(!store->Exists(large->id));
+  auto large_again = store->Put(big);
+  BOOST_REQUIRE_MESSAGE(large_again.ok(), testing::ErrorText(large_again));
+  BOOST_TEST(*ReadFile(store->PathOf(large->id)) == big);
 }
