@@ -110,7 +110,8 @@ size_t TokenCache::size() {
 }
 
 Result<std::string> FetchToken(const Challenge& challenge, const std::string& scopes,
-                               const Credentials& credentials, TokenCache& cache) {
+                               const Credentials& credentials, TokenCache& cache,
+                               const std::shared_ptr<const TlsTrust>& trust) {
   auto param = [&](const char* k) {
     auto it = challenge.params.find(k);
     return it == challenge.params.end() ? std::string() : it->second;
@@ -129,6 +130,7 @@ Result<std::string> FetchToken(const Challenge& challenge, const std::string& sc
   for (std::string scope; split >> scope;) url += "&scope=" + UrlEscape(scope);
   HttpRequest request;
   request.url = url;
+  request.trust = trust;
   if (!credentials.empty()) {
     request.headers.push_back("Authorization: " + BasicAuthorization(credentials));
   }

@@ -16,12 +16,14 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "common/result.h"
+#include "registry/tls_trust.h"
 
 namespace strata::registry {
 
@@ -61,9 +63,11 @@ class TokenCache {
 };
 
 // Fetches a bearer token for scopes (space-separated "repository:x:pull"
-// entries; may be empty) from the challenge's realm, using the cache.
-// EACCES when the token endpoint refuses the credentials.
+// entries; may be empty) from the challenge's realm, using the cache; TLS
+// to the realm also trusts the registry's certs.d CAs (trust, may be null),
+// as docker does. EACCES when the token endpoint refuses the credentials.
 Result<std::string> FetchToken(const Challenge& challenge, const std::string& scopes,
-                               const Credentials& credentials, TokenCache& cache);
+                               const Credentials& credentials, TokenCache& cache,
+                               const std::shared_ptr<const TlsTrust>& trust = nullptr);
 
 }  // namespace strata::registry

@@ -7,6 +7,8 @@
 #include <cctype>
 #include <mutex>
 
+#include "common/log.h"
+
 namespace strata::registry {
 
 namespace {
@@ -115,6 +117,8 @@ Result<std::unique_ptr<HttpTransfer>> HttpTransfer::Start(const HttpRequest& req
   if (!r.verify_tls) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  } else if (r.trust) {
+    r.trust->ApplyTo(e);
   }
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &HttpTransfer::OnHeader);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
@@ -166,6 +170,14 @@ size_t HttpTransfer::OnHeader(char* data, size_t size, size_t n, void* self) {
     if (!interim) {
       t->status_ = code;
       t->headers_done_ = true;
+      // stratad --debug: the protocol curl negotiated (no query: it may be signed).
+      long v = 0;
+      curl_easy_getinfo(t->curl_->easy, CURLINFO_HTTP_VERSION, &v);
+      const char* version = v == CURL_HTTP_VERSION_2_0   ? "HTTP/2"
+                            : v == CURL_HTTP_VERSION_1_0 ? "HTTP/1.0"
+                                                         : "HTTP/1.1";
+      LogDebug(t->request_.method + " " + t->request_.url.substr(0, t->request_.url.find('?')) +
+               ": " + version + " " + std::to_string(code));
     }
     return size * n;
   }
@@ -231,6 +243,10 @@ Status HttpTransfer::Pump() {
           result_ = Error(ErrnoFor(failure_), "cannot reach " + host + ": " + what);
           break;
         case TransferFailure::kTls:
+          // OpenSSL's words for a server that answered in plain HTTP.
+          if (what.find("wrong version number") != std::string::npos) {
+            what = "the server does not speak TLS (plain HTTP needs stratad --insecure-registry)";
+          }
           result_ = Error(ErrnoFor(failure_), "TLS with " + host + " failed: " + what);
           break;
         default:

@@ -8,8 +8,9 @@
 // the caller's thread (a private multi handle), and at most ~1 MiB of body is
 // buffered: a slow reader pauses the transfer.
 //
-// TLS uses the system CAs; HTTP/2 is negotiated over TLS when the server
-// offers it. Redirects are followed (blob downloads are often sent to a
+// TLS uses the system CAs (and the request's TlsTrust); HTTP/2 is
+// negotiated over TLS when the server offers it (each final response is a
+// debug log line with the HTTP version). Redirects are followed (blob downloads are often sent to a
 // storage host) without passing the Authorization header to another host.
 //
 // Errors: a transport failure is an Error whose message says what happened
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "registry/tls_trust.h"
 
 namespace strata::registry {
 
@@ -44,6 +46,8 @@ struct HttpRequest {
   // Called with the bytes of the body sent so far (optional).
   std::function<void(uint64_t)> on_upload;
   bool verify_tls = true;  // false only for --insecure-registry hosts
+  // CAs trusted besides the system's (certs.d; may be null).
+  std::shared_ptr<const TlsTrust> trust;
   long connect_timeout_s = 10;
   // Abort when fewer than 1 byte/s arrive for this long (a hung server).
   long stall_timeout_s = 30;

@@ -1,6 +1,7 @@
 #include "registry/registries.h"
 
 #include "registry/reference.h"
+#include "registry/tls_trust.h"
 
 namespace strata::registry {
 
@@ -9,10 +10,11 @@ Registries::Registries(RegistriesOptions options) : options_(std::move(options))
 }
 
 bool Registries::IsInsecure(const std::string& registry) const {
-  if (IsLoopbackRegistry(registry) || insecure_.count(registry)) return true;
+  if (insecure_.count(registry)) return true;
   // "--insecure-registry HOST" covers every port of HOST.
   std::string host = registry.substr(0, registry.rfind(':'));
-  return registry.find(':') != std::string::npos && insecure_.count(host);
+  if (registry.find(':') != std::string::npos && insecure_.count(host)) return true;
+  return IsLoopbackRegistry(registry) && !TlsTrust::Configured(options_.certs_dir, registry);
 }
 
 Result<std::unique_ptr<RegistryClient>> Registries::Connect(const std::string& registry,
@@ -22,6 +24,9 @@ Result<std::unique_ptr<RegistryClient>> Registries::Connect(const std::string& r
   o.registry = registry;
   o.insecure = IsInsecure(registry);
   o.credentials = credentials;
+  auto trust = TlsTrust::Load(options_.certs_dir, registry);
+  if (!trust.ok()) return std::move(trust).error().Context("certificates of " + registry);
+  o.trust = std::move(*trust);
   o.tokens = &tokens_;
   o.actions = actions;
   return RegistryClient::Create(o);

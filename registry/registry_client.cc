@@ -92,8 +92,8 @@ Result<std::string> RegistryClient::AuthorizationFor(const std::string& scope) {
     return "Authorization: " + BasicAuthorization(options_.credentials);
   }
   if (challenge->scheme == "bearer") {
-    ASSIGN_OR_RETURN(std::string token,
-                     FetchToken(*challenge, scope, options_.credentials, *options_.tokens));
+    ASSIGN_OR_RETURN(std::string token, FetchToken(*challenge, scope, options_.credentials,
+                                                   *options_.tokens, options_.trust));
     return "Authorization: Bearer " + token;
   }
   return std::string();
@@ -118,6 +118,7 @@ Status RegistryClient::Learn(const std::string& www_authenticate) {
 
 Result<RegistryClient::Sent> RegistryClient::Send(HttpRequest request, const std::string& scope) {
   request.url = Url(request.url);
+  request.trust = options_.trust;
   if (scheme_ == "https" && options_.insecure) request.verify_tls = false;
   const size_t base_headers = request.headers.size();
   for (int attempt = 0;; ++attempt) {

@@ -1,8 +1,8 @@
 // RegistryClient: the OCI distribution protocol (v2) against one registry,
 // with authentication handled underneath.
 //
-// Scheme: https with the system CAs. A registry in `insecure` (flag
-// --insecure-registry, and every loopback registry) is also reached over
+// Scheme: https with the system CAs and `trust`'s. A registry in `insecure`
+// (registries.h: --insecure-registry, loopback) is also reached over
 // plain http: https is tried first (without certificate checks) and http is
 // used when the server does not speak TLS, as docker does.
 //
@@ -40,6 +40,8 @@ struct ClientOptions {
   std::string registry;  // host[:port] as in the reference ("docker.io" allowed)
   bool insecure = false;
   Credentials credentials;
+  // certs.d CAs trusted besides the system's, for every request (may be null).
+  std::shared_ptr<const TlsTrust> trust;
   TokenCache* tokens = nullptr;  // required
   // Actions the client's token scope asks for: "pull" or "pull,push".
   std::string actions = "pull";

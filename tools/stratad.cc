@@ -111,12 +111,19 @@ int Main(int argc, char** argv) {
                  "HOST[:PORT] reached over plain HTTP or unverified TLS (repeatable; loopback "
                  "registries always are)")
       ->allow_extra_args(false);
+  app.add_option("--registry-certs-dir", registry_options.certs_dir,
+                 "DIR/HOST[:PORT]/*.crt: CAs a registry's TLS is checked with besides the "
+                 "system's (docker's certs.d; a loopback registry with a directory is verified)")
+      ->capture_default_str();
   app.add_option("--max-concurrent-transfers", registry_options.parallel,
                  "layers pulled or pushed at once per image")
       ->capture_default_str();
   app.add_option("--runtime", runtime_path,
                  "OCI runtime for containers: strata-runtime, runc or crun (default: "
                  "strata-runtime beside stratad, else runc from PATH)");
+  bool debug = false;
+  app.add_flag("--debug", debug,
+               "log debug lines too (each registry response: method, URL, HTTP version, status)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -124,6 +131,8 @@ int Main(int argc, char** argv) {
     std::cerr << "stratad: " << e.what() << " (see 'stratad --help')\n";
     return kExitUsage;
   }
+
+  if (debug) SetLogLevel(LogLevel::kDebug);
 
   // Block the shutdown signals before any thread exists (RocksDB starts
   // some in Open), so that every thread inherits the mask and only the

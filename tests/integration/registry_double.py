@@ -2,7 +2,8 @@
 tools/bench/pull (python3 standard library only).
 
 Registry   a docker-registry on 127.0.0.1:PORT with a temporary config and
-           filesystem storage; optional htpasswd (bcrypt) basic auth.
+           filesystem storage; optional htpasswd (bcrypt) basic auth and TLS
+           (a self-signed certificate, or one of make_ca's).
 Proxy      an HTTP proxy in front of it that records every request and can
            throttle blob downloads, corrupt a blob, drop every connection
            (stop, then start again on the same port), and demand bearer
@@ -37,6 +38,37 @@ def host_address():
     return None if address.startswith("127.") else address
 
 
+class TestCa:
+    """A throwaway certificate authority made by openssl in DIR (ca.crt), and
+    server certificates it signs."""
+
+    def __init__(self, workdir, name="strata-test-ca"):
+        self.dir = workdir
+        self.cert = os.path.join(workdir, "ca.crt")
+        self.key = os.path.join(workdir, "ca.key")
+        self._openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                      "-nodes", "-days", "1", "-subj", "/CN=" + name, "-keyout", self.key,
+                      "-out", self.cert)
+
+    def _openssl(self, *args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+
+    def issue(self, name, addresses):
+        """A server certificate and key for IP ADDRESSES: (cert, key) paths."""
+        cert = os.path.join(self.dir, name + ".crt")
+        key = os.path.join(self.dir, name + ".key")
+        csr = os.path.join(self.dir, name + ".csr")
+        ext = os.path.join(self.dir, name + ".ext")
+        with open(ext, "w") as f:
+            f.write("basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+                    "subjectAltName=%s\n" % ",".join("IP:" + a for a in addresses))
+        self._openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                      "-nodes", "-subj", "/CN=" + name, "-keyout", key, "-out", csr)
+        self._openssl("x509", "-req", "-in", csr, "-CA", self.cert, "-CAkey", self.key,
+                      "-CAcreateserial", "-days", "1", "-extfile", ext, "-out", cert)
+        return cert, key
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -63,12 +95,15 @@ class Registry:
             "http:",
             "  addr: %s:%d" % (address, self.port),
         ]
-        if tls:
+        if tls is True:
             # A self-signed certificate: verification must fail.
             cert, key = os.path.join(workdir, "cert.pem"), os.path.join(workdir, "key.pem")
             subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
                             "1", "-subj", "/CN=strata-test", "-keyout", key, "-out", cert],
                            check=True, capture_output=True)
+            config += ["  tls:", "    certificate: %s" % cert, "    key: %s" % key]
+        elif tls:
+            cert, key = tls  # (certificate, key) files, e.g. from TestCa.issue
             config += ["  tls:", "    certificate: %s" % cert, "    key: %s" % key]
         if htpasswd:
             user, password = htpasswd
@@ -139,6 +174,7 @@ class Proxy:
         self.tokens = None         # when a set: bearer tokens required
         self.credentials = None    # (user, password) the token endpoint wants
         self.token_requests = []
+        self.token_lifetime = 300  # expires_in of the tokens handed out
         self.server = None
         self.generation = 0
 
@@ -171,7 +207,8 @@ class Proxy:
                 token = secrets.token_hex(16)
                 with proxy.lock:
                     proxy.tokens.add(token)
-                self._reply(200, json.dumps({"token": token, "expires_in": 300}).encode())
+                self._reply(200, json.dumps({"token": token,
+                                             "expires_in": proxy.token_lifetime}).encode())
 
             def _reply(self, status, body, headers=()):
                 self.send_response(status)

@@ -26,6 +26,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import sys
@@ -77,6 +78,10 @@ class RegistryTest(harness.StrataTestCase):
         self.work = harness.temp_dir("strata-it-registry-")
         self.docker_config = os.path.join(self.work, "docker")
         os.environ["DOCKER_CONFIG"] = self.docker_config
+        # The test's own certs.d (empty unless a test fills it), so the
+        # host's /etc/docker/certs.d plays no part.
+        self.certs_dir = os.path.join(self.work, "certs.d")
+        os.makedirs(self.certs_dir)
 
     def registry(self, htpasswd=None):
         reg = Registry(harness.temp_dir("strata-it-reg-"), htpasswd=htpasswd).start()
@@ -88,8 +93,9 @@ class RegistryTest(harness.StrataTestCase):
         self.addCleanup(p.stop)
         return p
 
-    def daemon(self):
-        return self.start_stratad(extra_args=NO_METRICS)
+    def daemon(self, *args):
+        return self.start_stratad(
+            extra_args=NO_METRICS + ["--registry-certs-dir", self.certs_dir] + list(args))
 
     def mounted_tree(self, daemon, ref):
         d = harness.temp_dir("strata-it-mnt-")
@@ -356,6 +362,20 @@ class RegistryTest(harness.StrataTestCase):
         self.assertEqual(len(proxy.token_requests), 1, proxy.token_requests)
         self.assertIn("scope=repository%3Atok%2Fbusybox%3Apull", proxy.token_requests[0])
 
+        # Until expiry: tokens of 11 s are kept 1 s (stratad keeps a 10 s
+        # margin), so a pull after that asks for a new one.
+        proxy.token_lifetime = 11
+        short = "%s/tok/short:v1" % proxy.host
+        d.ok("push", "busybox", short)
+        proxy.reset()
+        other.ok("pull", short)
+        first = len(proxy.token_requests)
+        self.assertGreaterEqual(first, 1)
+        time.sleep(1.5)
+        other.ok("pull", short)
+        self.assertGreater(len(proxy.token_requests), first, proxy.token_requests)
+        self.assertTrue(all("tok%2Fshort" in t for t in proxy.token_requests))
+
     def test_resume_after_registry_restart(self):
         fx = self.fixtures()
         reg = self.registry()
@@ -443,15 +463,84 @@ class RegistryTest(harness.StrataTestCase):
         self.assertIn("TLS with %s failed" % reg.host, r.stderr)
         self.assertEqual(self.snapshot(d), before)
         # --insecure-registry: TLS without verification.
-        insecure = self.start_stratad(extra_args=NO_METRICS + ["--insecure-registry", address])
+        insecure = self.daemon("--insecure-registry", address)
         self.import_image(insecure, fx.layout("busybox"), "busybox")
         insecure.ok("push", "busybox", ref)
         insecure.ok("pull", ref)
 
+    def trust(self, host, ca):
+        """certs.d/HOST/ca.crt, as a docker user would install a CA."""
+        d = os.path.join(self.certs_dir, host)
+        os.makedirs(d, exist_ok=True)
+        shutil.copy(ca.cert, os.path.join(d, "ca.crt"))
+
+    def test_tls_with_certs_d_over_http2(self):
+        # A registry on loopback with a certificate from the test's own CA.
+        # Loopback registries are not verified by default; one with a
+        # certs.d directory is, against the CAs there.
+        fx = self.fixtures()
+        pki = harness.temp_dir("strata-it-pki-")
+        ca = registry_double.TestCa(pki)
+        other_ca = registry_double.TestCa(harness.temp_dir("strata-it-pki-"), "strata-other-ca")
+        reg = Registry(harness.temp_dir("strata-it-reg-"),
+                       tls=ca.issue("registry", ["127.0.0.1"])).start()
+        self.addCleanup(reg.stop)
+        d = self.daemon("--debug")
+        image = self.import_image(d, fx.layout("busybox"), "busybox")
+        ref = "%s/tls/busybox:v1" % reg.host
+
+        # Another CA in certs.d: the certificate is refused, nothing changes.
+        self.trust(reg.host, other_ca)
+        before = self.snapshot(d)
+        for args in (("push", "busybox", ref), ("pull", ref)):
+            r = d.strata(*args)
+            self.assertOneLineError(r)
+            self.assertIn("TLS with %s failed: SSL certificate problem" % reg.host, r.stderr)
+        self.assertEqual(self.snapshot(d), before)
+
+        # The registry's CA: push, then pull into another store, over HTTP/2.
+        self.trust(reg.host, ca)
+        d.ok("push", "busybox", ref)
+        other = self.daemon("--debug")
+        other.ok("pull", ref)
+        self.assertEqual(self.image_id(other, ref), image)
+        base = re.escape("https://%s/v2/tls/busybox/" % reg.host)
+        for daemon, line in ((d, "PUT %smanifests/v1: HTTP/2 201" % base),
+                             (other, "GET %smanifests/v1: HTTP/2 200" % base),
+                             (other, "GET %sblobs/sha256:[0-9a-f]{64}: HTTP/2 200" % base)):
+            self.assertRegex(daemon.log(), line)
+        self.assertNotIn("HTTP/1.1", other.log())
+
+    def test_plain_http_only_when_named(self):
+        # A plain-HTTP registry on the host's non-loopback address: refused
+        # (https is all strata speaks to it) unless --insecure-registry
+        # names it; then HTTP/1.1.
+        address = registry_double.host_address()
+        self.assertIsNotNone(address, "this host has no non-loopback IPv4 address")
+        fx = self.fixtures()
+        reg = Registry(harness.temp_dir("strata-it-reg-"), address=address).start()
+        self.addCleanup(reg.stop)
+        d = self.daemon()
+        self.import_image(d, fx.layout("busybox"), "busybox")
+        ref = "%s/plain/busybox:v1" % reg.host
+        before = self.snapshot(d)
+        for args in (("push", "busybox", ref), ("pull", ref)):
+            r = d.strata(*args)
+            self.assertOneLineError(r)
+            self.assertIn("TLS with %s failed: the server does not speak TLS (plain HTTP needs "
+                          "stratad --insecure-registry)" % reg.host, r.stderr)
+        self.assertEqual(self.snapshot(d), before)
+        insecure = self.daemon("--insecure-registry", reg.host, "--debug")
+        self.import_image(insecure, fx.layout("busybox"), "busybox")
+        insecure.ok("push", "busybox", ref)
+        insecure.ok("pull", ref)
+        self.assertIn("GET http://%s/v2/plain/busybox/manifests/v1: HTTP/1.1 200" % reg.host,
+                      insecure.log())
+
 
 if __name__ == "__main__":
     try:
-        harness.require_tools("docker-registry", "htpasswd")
+        harness.require_tools("docker-registry", "htpasswd", "openssl")
     except harness.SkipModule as e:
         print("SKIP: %s" % e)
         sys.exit(harness.SKIP)

@@ -10,6 +10,9 @@
 #include <optional>
 #include <vector>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <boost/test/unit_test.hpp>
 
 #include "common/fs.h"
@@ -19,6 +22,8 @@
 #include "registry/credentials_file.h"
 #include "registry/layer_compressor.h"
 #include "registry/reference.h"
+#include "registry/registries.h"
+#include "registry/tls_trust.h"
 #include "storage/byte_source.h"
 
 using namespace strata;
@@ -336,6 +341,88 @@ BOOST_AUTO_TEST_CASE(credential_store_follows_the_config) {
   BOOST_TEST(bad.error().IsInvalid());
   BOOST_TEST(!ValidHelperName(""));
   BOOST_TEST(ValidHelperName("ecr-login"));
+}
+
+BOOST_AUTO_TEST_CASE(plain_http_only_for_loopback_and_named_registries) {
+  auto dir = TempDir::Create("/tmp", "registry-certs-");
+  BOOST_REQUIRE(dir.ok());
+  BOOST_REQUIRE(MakeDirs(dir->path() + "/127.0.0.1:5443", 0755).ok());
+  RegistriesOptions options;
+  options.insecure = {"10.0.0.5", "reg.example:5000"};
+  options.certs_dir = dir->path();
+  Registries registries(options);
+  // Anything else on the network: TLS, verified.
+  BOOST_TEST(!registries.IsInsecure("192.0.2.2:5000"));
+  BOOST_TEST(!registries.IsInsecure("registry.example.com"));
+  BOOST_TEST(!registries.IsInsecure("10.0.0.50"));
+  // Named: a host covers its ports, a host:port only itself.
+  BOOST_TEST(registries.IsInsecure("10.0.0.5"));
+  BOOST_TEST(registries.IsInsecure("10.0.0.5:5000"));
+  BOOST_TEST(registries.IsInsecure("reg.example:5000"));
+  BOOST_TEST(!registries.IsInsecure("reg.example:5001"));
+  BOOST_TEST(!registries.IsInsecure("reg.example"));
+  // Loopback, unless certs.d asks for verification.
+  BOOST_TEST(registries.IsInsecure("localhost:5000"));
+  BOOST_TEST(registries.IsInsecure("127.0.0.1:5000"));
+  BOOST_TEST(registries.IsInsecure("[::1]:5000"));
+  BOOST_TEST(!registries.IsInsecure("127.0.0.1:5443"));
+  options.insecure.push_back("127.0.0.1:5443");
+  BOOST_TEST(Registries(options).IsInsecure("127.0.0.1:5443"));
+}
+
+namespace {
+
+// A self-signed certificate (PEM) named cn.
+std::string SelfSigned(const std::string& cn) {
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  BOOST_REQUIRE(key != nullptr);
+  X509* cert = X509_new();
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  BOOST_REQUIRE(X509_sign(cert, key, EVP_sha256()) > 0);
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(bio, cert);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return pem;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(certs_d_cas_are_loaded_per_registry) {
+  auto dir = TempDir::Create("/tmp", "registry-certs-");
+  BOOST_REQUIRE(dir.ok());
+  auto none = TlsTrust::Load(dir->path(), "reg.example:5000");
+  BOOST_REQUIRE(none.ok());
+  BOOST_TEST(!*none);
+  BOOST_TEST(!TlsTrust::Configured(dir->path(), ".."));
+  BOOST_TEST(!TlsTrust::Configured("", "reg.example:5000"));
+
+  std::string host = dir->path() + "/reg.example:5000";
+  BOOST_REQUIRE(MakeDirs(host, 0755).ok());
+  BOOST_REQUIRE(WriteFileAtomic(host + "/ca.crt", SelfSigned("a") + SelfSigned("b")).ok());
+  BOOST_REQUIRE(WriteFileAtomic(host + "/other.crt", SelfSigned("c")).ok());
+  BOOST_REQUIRE(WriteFileAtomic(host + "/README", "not a certificate").ok());
+  auto trust = TlsTrust::Load(dir->path(), "reg.example:5000");
+  BOOST_REQUIRE(trust.ok());
+  BOOST_REQUIRE(*trust);
+  BOOST_TEST((*trust)->size() == 3u);
+  BOOST_TEST((*trust)->dir() == host);
+
+  BOOST_REQUIRE(WriteFileAtomic(host + "/broken.crt", "-----BEGIN CERTIFICATE-----\nxx").ok());
+  auto broken = TlsTrust::Load(dir->path(), "reg.example:5000");
+  BOOST_REQUIRE(!broken.ok());
+  BOOST_TEST(broken.error().message() == host + "/broken.crt: no PEM certificate in it");
 }
 
 namespace {
