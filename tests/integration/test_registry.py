@@ -243,6 +243,17 @@ class RegistryTest(harness.StrataTestCase):
         r = other.strata("pull", ref)
         self.assertOneLineError(r)
 
+        # Stored credentials the registry no longer takes: refused in one
+        # line, the store unchanged.
+        self.write_docker_config({"auths": {reg.host: {
+            "auth": base64.b64encode(b"alice:changed").decode()}}})
+        before = self.snapshot(other)
+        for daemon, args in ((other, ("pull", ref)), (d, ("push", "busybox", ref))):
+            r = daemon.strata(*args)
+            self.assertOneLineError(r)
+            self.assertIn("authentication refused by " + reg.host, r.stderr)
+        self.assertEqual(self.snapshot(other), before)
+
     def credential_helpers(self):
         """A PATH directory with docker-credential-strata-test (the double)
         and docker-credential-strata-broken (fails); returns the keyring
@@ -442,6 +453,12 @@ class RegistryTest(harness.StrataTestCase):
         r = d.strata("pull", "%s/x/y:v1" % down)
         self.assertOneLineError(r)
         self.assertIn("cannot reach " + down, r.stderr)
+        self.import_image(d, self.fixtures().layout("busybox"), "busybox")
+        before = self.snapshot(d)
+        r = d.strata("push", "busybox", "%s/x/y:v1" % down)
+        self.assertOneLineError(r)
+        self.assertIn("cannot reach " + down, r.stderr)
+        self.assertEqual(self.snapshot(d), before)
         r = d.strata("pull", "Bad:Ref::")
         self.assertOneLineError(r)
 
