@@ -2,7 +2,8 @@
 //
 // Each entry is built in work/ (content, then owner, mode, xattrs, times)
 // and renamed into the upper in one step, so a crash never leaves a
-// half-copied file visible; the copy keeps the lower file's inode number and
+// half-copied file visible (made durable in the background:
+// deferred_sync.h); the copy keeps the lower file's inode number and
 // its hard-link group (the other names become links to the copy).
 #include <fcntl.h>
 #include <sys/sendfile.h>
@@ -105,8 +106,8 @@ Status UnionRoot::CopyUpOne(const std::string& path, const storage::ViewEntry& v
         ASSIGN_OR_RETURN(UniqueFd in, lower_->OpenContent(e));
         made = CopyContent(in.get(), fd, e.size);
       }
-      // Durable before it becomes visible: a crash never shows a short file.
-      if (made.ok() && ::fsync(fd) != 0) made = Error::FromErrno("fsync copy-up of " + path);
+      // Complete before it becomes visible, so a crash of any process never
+      // shows a short file; made durable soon after, in the background.
       break;
     }
     case EntryType::kDirectory:
@@ -143,6 +144,8 @@ Status UnionRoot::CopyUpOne(const std::string& path, const storage::ViewEntry& v
     return std::move(made).error().Context("copy up " + path);
   }
   uint64_t ino = InoForKey(LowerKey(path, v));
+  // Opens that come after the copy shows must not get the lower content.
+  lower_files_.Remove(ino);
   RETURN_IF_ERROR(InstallKeepingParentTimes(staged, target));
   auto [parent, base] = SplitPath(target);
   ASSIGN_OR_RETURN(UniqueFd parent_fd, upper_->OpenDir(parent));
@@ -156,6 +159,7 @@ Status UnionRoot::CopyUpOne(const std::string& path, const storage::ViewEntry& v
   // The copy keeps the lower file's inode number.
   ASSIGN_OR_RETURN(auto st, upper_->Stat(target));
   if (st) inos_["U" + std::to_string(st->st_ino)] = ino;
+  if (e.type == EntryType::kRegular && e.has_object()) copy_up_syncs_->Requested();
   if (FuseStats* stats = stats_.load(std::memory_order_relaxed)) {
     stats->copy_ups.fetch_add(1, std::memory_order_relaxed);
     if (e.type == EntryType::kRegular) {

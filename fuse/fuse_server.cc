@@ -36,6 +36,9 @@ struct FileHandle : FuseServer::Handle {
 
 struct DirHandle : FuseServer::Handle {
   std::vector<DirEntry> entries;
+  // A union directory is listed at its first readdir, not at opendir: the
+  // kernel answers most readdirs of a warm directory from its own cache.
+  std::optional<NodeInfo> unlisted;
 };
 
 constexpr size_t kMaxName = 255;
@@ -187,12 +190,26 @@ struct FuseOps {
     return owner;
   }
 
-  static void init(void*, fuse_conn_info* conn) {
+  static void init(void* userdata, fuse_conn_info* conn) {
     if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
     if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
     if (conn->capable & FUSE_CAP_SPLICE_READ) conn->want |= FUSE_CAP_SPLICE_READ;
     if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
     if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+    // Symlinks never change in place (a new target is a new symlink), so
+    // the kernel keeps their targets in its page cache: no readlink round
+    // trip per warm follow.
+    if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+    // Writes gather in the kernel's page cache and reach the session in
+    // large requests (as with fuse-overlayfs): every write to a container
+    // root goes through this session and one kernel inode per file, so
+    // the kernel's cached size and times stay right. Files opened for
+    // writing are opened read-write here (the kernel reads around partial
+    // pages) and without O_APPEND (the kernel places appends itself).
+    if (conn->capable & FUSE_CAP_WRITEBACK_CACHE) {
+      conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+      static_cast<FuseServer*>(userdata)->writeback_ = true;
+    }
     // Locks stay in the kernel (no getlk/setlk/flock ops).
     conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
   }
@@ -218,7 +235,10 @@ struct FuseOps {
   }
 
   static void Forget(FuseServer* self, uint64_t ino, uint64_t count) {
-    if (self->table_.Forget(ino, count)) self->Forgot(ino);
+    auto dropped = self->table_.Forget(ino, count);
+    if (!dropped) return;
+    self->Forgot(ino);
+    if (dropped->kind == NodeKind::kUnion) dropped->root->Forget(dropped->ino);
   }
 
   static void forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
@@ -285,8 +305,24 @@ struct FuseOps {
     if (to_set & FUSE_SET_ATTR_MTIME) r.mtime = attr->st_mtim;
     if (to_set & FUSE_SET_ATTR_ATIME_NOW) r.atime = timespec{0, UTIME_NOW};
     if (to_set & FUSE_SET_ATTR_MTIME_NOW) r.mtime = timespec{0, UTIME_NOW};
+    auto* fh = fi != nullptr ? reinterpret_cast<FileHandle*>(fi->fh) : nullptr;
+    if (node->unlinked) {
+      // No name left (the kernel writes back an unlinked file's pages and
+      // times when it is closed): only an open upper descriptor reaches it.
+      if (fh != nullptr && !fh->lower) {
+        return SetAttrByFd(req, self, *node, fh->fd.get(), r, to_set, attr->st_size);
+      }
+      // The kernel also sends the times it keeps of a file it was not
+      // writing (its ctime changes with the unlink); they are nobody's to
+      // see but fstat's, and an object file is never changed.
+      struct stat fst;
+      bool times_only = !(to_set & FUSE_SET_ATTR_SIZE) && !r.mode && !r.uid && !r.gid;
+      if (!times_only || !self->StatOpenFile(ino, &fst)) return ReplyError(req, self, ENOENT);
+      fst.st_ino = node->ino;
+      fst.st_nlink = 0;
+      return (void)fuse_reply_attr(req, &fst, 0);
+    }
     if (to_set & FUSE_SET_ATTR_SIZE) {
-      auto* fh = fi != nullptr ? reinterpret_cast<FileHandle*>(fi->fh) : nullptr;
       if (fh != nullptr && !fh->lower) {
         if (::ftruncate(fh->fd.get(), attr->st_size) != 0) return ReplyError(req, self, errno);
       } else {
@@ -296,6 +332,29 @@ struct FuseOps {
     auto st = node->root->SetAttr(node->path, r);
     if (!st.ok()) return ReplyError(req, self, Code(st.error()));
     fuse_reply_attr(req, &*st, Timeout(self, *node));
+  }
+
+  static void SetAttrByFd(fuse_req_t req, FuseServer* self, const NodeInfo& node, int fd,
+                          const SetAttrRequest& r, int to_set, off_t size) {
+    if ((to_set & FUSE_SET_ATTR_SIZE) && ::ftruncate(fd, size) != 0) {
+      return ReplyError(req, self, errno);
+    }
+    if ((r.uid || r.gid) && ::fchown(fd, r.uid ? *r.uid : static_cast<uid_t>(-1),
+                                     r.gid ? *r.gid : static_cast<gid_t>(-1)) != 0) {
+      return ReplyError(req, self, errno);
+    }
+    if (r.mode && ::fchmod(fd, *r.mode & 07777) != 0) return ReplyError(req, self, errno);
+    if (r.atime || r.mtime) {
+      struct timespec times[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+      if (r.atime) times[0] = *r.atime;
+      if (r.mtime) times[1] = *r.mtime;
+      if (::futimens(fd, times) != 0) return ReplyError(req, self, errno);
+    }
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return ReplyError(req, self, errno);
+    st.st_ino = node.ino;
+    st.st_nlink = 0;
+    fuse_reply_attr(req, &st, 0);
   }
 
   static void readlink(fuse_req_t req, fuse_ino_t ino) {
@@ -417,6 +476,12 @@ struct FuseOps {
     fuse_reply_err(req, 0);
   }
 
+  // With the writeback cache (init), what a write open asks of the upper.
+  static int CachedWriteFlags(FuseServer* self, int flags) {
+    if (!self->writeback_ || (flags & O_ACCMODE) == O_RDONLY) return flags;
+    return (flags & ~(O_ACCMODE | O_APPEND)) | O_RDWR;
+  }
+
   static void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     OpScope scope(Self(req)->stats_, FuseOp::kOpen);
     FuseServer* self = Self(req);
@@ -424,7 +489,7 @@ struct FuseOps {
     if (!node) return;
     if (node->kind == NodeKind::kStatus) return OpenStatus(req, self, *node, fi);
     if (node->kind != NodeKind::kUnion) return ReplyError(req, self, EISDIR);
-    auto file = node->root->OpenFile(node->path, fi->flags);
+    auto file = node->root->OpenFile(node->path, CachedWriteFlags(self, fi->flags), node->ino);
     if (!file.ok()) return ReplyError(req, self, Code(file.error()));
     auto* fh = self->Adopt(std::make_unique<FileHandle>(std::move(file->fd), file->lower, ino));
     fi->fh = reinterpret_cast<uint64_t>(fh);
@@ -432,7 +497,6 @@ struct FuseOps {
     // Every write reaches the file through this session and its one kernel
     // inode, so its pages stay right across opens.
     fi->keep_cache = 1;
-    fi->noflush = fh->lower;
     self->Opened(ino, fh->fd.get());
     if (fuse_reply_open(req, fi) != 0) Release(self, fh);
   }
@@ -452,7 +516,6 @@ struct FuseOps {
     fi->fh = reinterpret_cast<uint64_t>(fh);
     fi->direct_io = 1;
     fi->keep_cache = 0;
-    fi->noflush = 1;
     self->Opened(node.id, fh->fd.get());
     if (fuse_reply_open(req, fi) != 0) Release(self, fh);
   }
@@ -466,7 +529,7 @@ struct FuseOps {
     auto& [node_info, path] = *child_of;
     auto* node = &node_info;
     Owner owner = OwnerFor(req, *node, &mode);
-    auto file = node->root->Create(path, mode, fi->flags, owner);
+    auto file = node->root->Create(path, mode, CachedWriteFlags(self, fi->flags), owner);
     if (!file.ok()) return ReplyError(req, self, Code(file.error()));
     auto child = LookupChild(self, *node, name);
     if (!child.ok()) return ReplyError(req, self, Code(child.error()));
@@ -512,11 +575,6 @@ struct FuseOps {
     fuse_reply_write(req, static_cast<size_t>(n));
   }
 
-  static void flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
-    OpScope scope(Self(req)->stats_, FuseOp::kFlush);
-    fuse_reply_err(req, 0);
-  }
-
   static void Release(FuseServer* self, FileHandle* fh) {
     self->Closed(fh->node, fh->fd.get());
     self->Drop(fh);
@@ -528,11 +586,22 @@ struct FuseOps {
     fuse_reply_err(req, 0);
   }
 
-  static void fsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
+  // Copy-ups are made durable in the background; an fsync waits for them
+  // (the file may be one, and its name is in a directory the copy-up
+  // changed).
+  static int FlushCopyUps(FuseServer* self, fuse_ino_t ino) {
+    auto node = self->table_.Get(ino);
+    if (!node || node->kind != NodeKind::kUnion) return 0;
+    Status flushed = node->root->FlushCopyUps();
+    return flushed.ok() ? 0 : Code(flushed.error());
+  }
+
+  static void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
     OpScope scope(Self(req)->stats_, FuseOp::kFsync);
     auto* fh = reinterpret_cast<FileHandle*>(fi->fh);
     int r = datasync ? ::fdatasync(fh->fd.get()) : ::fsync(fh->fd.get());
-    ReplyError(req, Self(req), r == 0 ? 0 : errno);
+    int err = r == 0 ? FlushCopyUps(Self(req), ino) : errno;
+    ReplyError(req, Self(req), err);
   }
 
   static void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -561,12 +630,7 @@ struct FuseOps {
         dh->entries.push_back({name, S_IFDIR, 1});
       }
     } else if (!node->unlinked) {
-      auto entries = node->root->ReadDir(node->path);
-      if (!entries.ok()) {
-        self->Drop(dh);
-        return ReplyError(req, self, Code(entries.error()));
-      }
-      for (auto& e : *entries) dh->entries.push_back(std::move(e));
+      dh->unlisted = *node;
     }
     fi->fh = reinterpret_cast<uint64_t>(dh);
     // The kernel drops a cached listing when the directory changes through
@@ -580,6 +644,13 @@ struct FuseOps {
                         fuse_file_info* fi, bool plus) {
     FuseServer* self = Self(req);
     auto* dh = reinterpret_cast<DirHandle*>(fi->fh);
+    if (dh->unlisted) {
+      // The kernel serializes readdir on one open directory.
+      auto entries = dh->unlisted->root->ReadDir(dh->unlisted->path);
+      if (!entries.ok()) return ReplyError(req, self, Code(entries.error()));
+      for (auto& e : *entries) dh->entries.push_back(std::move(e));
+      dh->unlisted.reset();
+    }
     std::optional<NodeInfo> node;
     if (plus) {
       node = Node(req, ino);
@@ -640,7 +711,9 @@ struct FuseOps {
     fuse_reply_err(req, 0);
   }
 
-  static void fsyncdir(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) { fuse_reply_err(req, 0); }
+  static void fsyncdir(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
+    ReplyError(req, Self(req), FlushCopyUps(Self(req), ino));
+  }
 
   static void statfs(fuse_req_t req, fuse_ino_t ino) {
     OpScope scope(Self(req)->stats_, FuseOp::kStatfs);
@@ -766,7 +839,10 @@ struct FuseOps {
     ops.create = create;
     ops.read = read;
     ops.write_buf = write_buf;
-    ops.flush = flush;
+    // No flush: closing a file needs nothing from the session (locks stay
+    // in the kernel, writes are not buffered here), and without the op the
+    // kernel stops sending FUSE_FLUSH after the first ENOSYS, which saves a
+    // synchronous round trip per close.
     ops.release = release;
     ops.fsync = fsync;
     ops.opendir = opendir;
@@ -920,13 +996,35 @@ Status FuseServer::AddRoot(const std::string& category, const std::string& name,
   return Ok();
 }
 
+Status FuseServer::WriteBack(const std::string& category, const std::string& name) {
+  if (session_ == nullptr || !HasRoot(category, name)) return Ok();
+  // syncfs writes back every dirty page of the session's superblock.
+  ASSIGN_OR_RETURN(UniqueFd dir, OpenFile(PathOf(category, name), O_RDONLY | O_DIRECTORY));
+  if (::syncfs(dir.get()) != 0) return Error::FromErrno("write back " + category + "/" + name);
+  return Ok();
+}
+
 Status FuseServer::RemoveRoot(const std::string& category, const std::string& name) {
+  if (category == kContainers) {
+    Status written = WriteBack(category, name);
+    if (!written.ok()) LogWarning(written.error().message());
+  }
+  std::shared_ptr<UnionRoot> root;
   {
     std::lock_guard lock(roots_mu_);
     auto cat = roots_.find(category);
-    if (cat == roots_.end() || cat->second.erase(name) == 0) {
+    auto it = cat == roots_.end() ? decltype(cat->second.end())() : cat->second.find(name);
+    if (cat == roots_.end() || it == cat->second.end()) {
       return Error::NotFound(category + "/" + name + " is not mounted");
     }
+    root = std::move(it->second);
+    cat->second.erase(it);
+  }
+  // Whoever removes a root (unmount, stop, commit, reset) gets its copy-ups
+  // durable first.
+  if (root) {
+    Status flushed = root->FlushCopyUps();
+    if (!flushed.ok()) LogWarning(flushed.error().message());
   }
   // Drop the kernel's cached entry of the root, so it is gone at once.
   if (session_ != nullptr) {

@@ -63,9 +63,14 @@ class FuseServer {
 
   Status AddRoot(const std::string& category, const std::string& name,
                  std::shared_ptr<UnionRoot> root);
-  // The root disappears from the namespace; open files keep working.
+  // The root disappears from the namespace; open files keep working. Its
+  // cached writes and its copy-ups are made durable first.
   Status RemoveRoot(const std::string& category, const std::string& name);
   bool HasRoot(const std::string& category, const std::string& name) const;
+  // Writes the kernel's cached writes (the writeback cache) of the session
+  // through to the uppers, so that a reader of an upper on the host (commit)
+  // sees them. Must not be called from a session thread.
+  Status WriteBack(const std::string& category, const std::string& name);
   std::string PathOf(const std::string& category, const std::string& name) const;
 
   // What mnt/status shows (empty without a source). The source must stay
@@ -118,6 +123,7 @@ class FuseServer {
   struct fuse_session* session_ = nullptr;
   std::thread loop_;
   std::atomic<bool> stopped_{false};
+  std::atomic<bool> writeback_{false};  // the kernel caches writes (set at init)
   InodeTable table_;
   mutable std::mutex roots_mu_;
   std::map<std::string, std::map<std::string, std::shared_ptr<UnionRoot>>> roots_;  // guarded

@@ -89,19 +89,20 @@ void InodeTable::DropName(uint64_t id, const std::string& path) {
   }
 }
 
-bool InodeTable::Forget(uint64_t id, uint64_t count) {
+std::optional<NodeInfo> InodeTable::Forget(uint64_t id, uint64_t count) {
   std::lock_guard lock(mu_);
   auto it = nodes_.find(id);
-  if (it == nodes_.end()) return false;
+  if (it == nodes_.end()) return std::nullopt;
   Node& node = it->second;
   node.lookups = count >= node.lookups ? 0 : node.lookups - count;
-  if (node.lookups > 0) return false;
+  if (node.lookups > 0) return std::nullopt;
+  NodeInfo dropped = node.info;
   if (node.info.kind == NodeKind::kStatus) {
     fixed_.erase(Key(node.info));
     nodes_.erase(it);
-    return true;
+    return dropped;
   }
-  if (node.info.kind != NodeKind::kUnion) return false;
+  if (node.info.kind != NodeKind::kUnion) return std::nullopt;
   const UnionRoot* root = node.info.root.get();
   for (const auto& path : node.paths) {
     auto p = by_path_.find({root, path});
@@ -110,7 +111,7 @@ bool InodeTable::Forget(uint64_t id, uint64_t count) {
   auto i = by_ino_.find({root, node.info.ino});
   if (i != by_ino_.end() && i->second == id) by_ino_.erase(i);
   nodes_.erase(it);
-  return true;
+  return dropped;
 }
 
 void InodeTable::Unlinked(const UnionRoot* root, const std::string& path) {

@@ -63,8 +63,8 @@ class InodeTable {
   // Finds or makes the node of info (by root and ino for union files),
   // records info.path as one of its names, and raises its lookup count.
   uint64_t Ref(const NodeInfo& info);
-  // Returns whether the node was dropped.
-  bool Forget(uint64_t id, uint64_t count);
+  // Returns the node's info if it was dropped.
+  std::optional<NodeInfo> Forget(uint64_t id, uint64_t count);
   // A name moved: re-key it and every name below it.
   void Move(const UnionRoot* root, const std::string& from, const std::string& to);
   void Exchange(const UnionRoot* root, const std::string& a, const std::string& b);

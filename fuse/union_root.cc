@@ -52,9 +52,16 @@ Result<std::unique_ptr<UnionRoot>> UnionRoot::Open(UnionRootOptions options) {
   if (!root->lower_) root->lower_ = MakeEmptyLower();
   if (!upper_dir.empty()) {
     ASSIGN_OR_RETURN(root->upper_, Upper::Open(upper_dir, work_dir));
+    ASSIGN_OR_RETURN(UniqueFd dir,
+                     strata::OpenFile(upper_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+    root->copy_up_syncs_ = std::make_unique<DeferredSync>(std::move(dir), upper_dir);
     if (root->statfs_dir_.empty()) root->statfs_dir_ = upper_dir;
   }
   return root;
+}
+
+Status UnionRoot::FlushCopyUps() {
+  return copy_up_syncs_ ? copy_up_syncs_->Flush() : Ok();
 }
 
 Status UnionRoot::RequireWritable() const {
@@ -291,11 +298,16 @@ Result<std::string> UnionRoot::ReadLink(const std::string& path) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-Result<OpenedFile> UnionRoot::OpenFile(const std::string& path, int flags) {
+Result<OpenedFile> UnionRoot::OpenFile(const std::string& path, int flags,
+                                       std::optional<uint64_t> ino) {
+  bool write = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+  if (!write && ino) {
+    // Still lower-only (a copy-up removes it before the copy shows).
+    if (UniqueFd fd = lower_files_.Dup(*ino)) return OpenedFile{std::move(fd), true};
+  }
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(Node node, Resolve(path));
   if (!node.exists) return Errno(ENOENT, path);
-  bool write = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
   // Only what an open of an existing file means; the kernel passes more
   // (e.g. FMODE_EXEC on exec) that openat2 refuses.
   flags &= O_ACCMODE | O_APPEND | O_TRUNC | O_DIRECT | O_SYNC | O_DSYNC | O_NOATIME | O_NONBLOCK |
@@ -310,6 +322,7 @@ Result<OpenedFile> UnionRoot::OpenFile(const std::string& path, int flags) {
       return Errno(node.is_dir() ? EISDIR : ENXIO, path);
     }
     ASSIGN_OR_RETURN(UniqueFd fd, lower_->OpenContent(node.lower->entry));
+    lower_files_.Add(InoFor(path, node), fd.get());
     return OpenedFile{std::move(fd), true};
   }
   ASSIGN_OR_RETURN(UniqueFd fd, upper_->OpenAt(path, flags));

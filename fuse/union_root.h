@@ -37,8 +37,10 @@
 
 #include "common/result.h"
 #include "common/unique_fd.h"
+#include "fuse/deferred_sync.h"
 #include "fuse/fuse_stats.h"
 #include "fuse/lower.h"
+#include "fuse/lower_files.h"
 #include "fuse/upper.h"
 
 namespace strata::fuse {
@@ -90,7 +92,10 @@ class UnionRoot {
 
   // Read-only opens of lower files give the object file; opens for writing
   // (or O_TRUNC) copy up first. O_CREAT is not handled here (see Create).
-  Result<OpenedFile> OpenFile(const std::string& path, int flags);
+  // ino, if given, is the file's st_ino as last reported: a read-only open
+  // of a lower file opened before is then served without resolving path.
+  Result<OpenedFile> OpenFile(const std::string& path, int flags,
+                              std::optional<uint64_t> ino = std::nullopt);
   Result<OpenedFile> Create(const std::string& path, mode_t mode, int flags, const Owner& owner);
   Status Mkdir(const std::string& path, mode_t mode, const Owner& owner);
   Status Mknod(const std::string& path, mode_t mode, dev_t rdev, const Owner& owner);
@@ -113,6 +118,14 @@ class UnionRoot {
   // Copies path up (if it is lower-only); for callers that write through an
   // fd they opened read-only.
   Status CopyUp(const std::string& path);
+
+  // Makes every copy-up so far durable (they are flushed in the
+  // background, deferred_sync.h); for fsync, and before the root goes away.
+  Status FlushCopyUps();
+
+  // The kernel no longer knows the file numbered ino (its descriptors
+  // cached for opens can go).
+  void Forget(uint64_t ino) { lower_files_.Remove(ino); }
 
   // Where copy-ups are counted (the FUSE session's stats); set when the root
   // is mounted.
@@ -170,6 +183,8 @@ class UnionRoot {
 
   std::unique_ptr<Lower> lower_;
   std::unique_ptr<Upper> upper_;
+  LowerFiles lower_files_;
+  std::unique_ptr<DeferredSync> copy_up_syncs_;  // with an upper
   std::string statfs_dir_;
   std::atomic<FuseStats*> stats_{nullptr};
   std::mutex mu_;

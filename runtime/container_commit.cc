@@ -55,7 +55,11 @@ Result<storage::Digest> ContainerManager::Commit(const std::string& ref,
     paused_here = c->state.status == ContainerStatus::kRunning;
   }
   if (paused_here) RETURN_IF_ERROR(runtime_.Pause(cfg.id));
-  auto layer = ImportUpper(store_, c->upper_dir());
+  // Writes the kernel still caches (fuse/ uses the writeback cache) reach
+  // the upper before it is read.
+  Status written = fuse_.WriteBack(fuse::FuseServer::kContainers, cfg.id);
+  Result<storage::LayerContents> layer =
+      written.ok() ? ImportUpper(store_, c->upper_dir()) : written.error();
   if (paused_here) {
     Status resumed = runtime_.Resume(cfg.id);
     if (!resumed.ok()) LogWarning("container " + c->name() + ": " + resumed.error().message());
