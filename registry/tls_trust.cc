@@ -7,6 +7,8 @@
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "common/fs.h"
 
 namespace strata::registry {
@@ -45,8 +47,28 @@ Result<std::shared_ptr<const TlsTrust>> TlsTrust::Load(const std::string& certs_
   std::shared_ptr<TlsTrust> trust(new TlsTrust());
   trust->dir_ = DirFor(certs_dir, registry);
   ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(trust->dir_));
+  auto ends = [](const std::string& name, std::string_view suffix) {
+    return name.size() > suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  auto has = [&](const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
   for (const auto& name : names) {
-    if (name.size() <= 4 || name.compare(name.size() - 4, 4, ".crt") != 0) continue;
+    if (ends(name, ".cert") || ends(name, ".key")) {
+      bool is_cert = ends(name, ".cert");
+      std::string stem = name.substr(0, name.rfind('.'));
+      std::string pair = stem + (is_cert ? ".key" : ".cert");
+      if (!has(pair)) {
+        return Error::Invalid(JoinPath(trust->dir_, name) + ": no " + pair + " beside it");
+      }
+      if (is_cert && trust->client_cert_.empty()) {
+        trust->client_cert_ = JoinPath(trust->dir_, name);
+        trust->client_key_ = JoinPath(trust->dir_, stem + ".key");
+      }
+      continue;
+    }
+    if (!ends(name, ".crt")) continue;
     std::string path = JoinPath(trust->dir_, name);
     ASSIGN_OR_RETURN(std::string pem, ReadFile(path));
     BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
@@ -69,10 +91,17 @@ TlsTrust::~TlsTrust() {
 }
 
 void TlsTrust::ApplyTo(void* curl_easy) const {
-  if (cas_.empty()) return;
   CURL* e = static_cast<CURL*>(curl_easy);
-  curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, &AddCas);
-  curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, const_cast<std::vector<X509*>*>(&cas_));
+  if (!cas_.empty()) {
+    curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, &AddCas);
+    curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, const_cast<std::vector<X509*>*>(&cas_));
+  }
+  if (!client_cert_.empty()) {
+    curl_easy_setopt(e, CURLOPT_SSLCERT, client_cert_.c_str());
+    curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+    curl_easy_setopt(e, CURLOPT_SSLKEY, client_key_.c_str());
+    curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+  }
 }
 
 }  // namespace strata::registry

@@ -2,12 +2,16 @@
 // besides the system's, from Docker's certs.d convention:
 //
 //   CERTS_DIR/HOST[:PORT]/*.crt    CA certificates (PEM, one or more each)
+//   CERTS_DIR/HOST[:PORT]/X.cert   a client certificate (PEM) for registries
+//                        + X.key   that ask for one, with its key
 //
 // CERTS_DIR is stratad's --registry-certs-dir (default /etc/docker/certs.d,
 // where docker users already keep them); the directory is named as the
 // registry is in references ("registry.example.com:5000"). The CAs are added
 // to the system CAs for that registry's requests (and its token server's),
-// not put in their place. Client certificates (*.cert, *.key) are not used.
+// not put in their place. A .cert without its .key (or the other way round)
+// is an error, as in docker; of several pairs, the first by name is used
+// (curl presents one).
 //
 // Loaded once per operation, so a file added there applies to the next pull
 // or push without a restart.
@@ -41,15 +45,21 @@ class TlsTrust {
 
   const std::string& dir() const { return dir_; }
   size_t size() const { return cas_.size(); }
+  // The client certificate and key files; empty when there is none.
+  const std::string& client_cert() const { return client_cert_; }
+  const std::string& client_key() const { return client_key_; }
 
   // Has a curl easy handle (OpenSSL backend) trust these CAs as well as the
-  // system's. The TlsTrust must outlive the handle's transfers.
+  // system's, and present the client certificate. The TlsTrust must outlive
+  // the handle's transfers.
   void ApplyTo(void* curl_easy) const;
 
  private:
   TlsTrust() = default;
   std::string dir_;
   std::vector<X509*> cas_;
+  std::string client_cert_;
+  std::string client_key_;
 };
 
 }  // namespace strata::registry

@@ -53,15 +53,18 @@ class TestCa:
     def _openssl(self, *args):
         subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
 
-    def issue(self, name, addresses):
-        """A server certificate and key for IP ADDRESSES: (cert, key) paths."""
+    def issue(self, name, addresses=(), client=False):
+        """A server certificate and key for IP ADDRESSES, or a client one:
+        (cert, key) paths."""
         cert = os.path.join(self.dir, name + ".crt")
         key = os.path.join(self.dir, name + ".key")
         csr = os.path.join(self.dir, name + ".csr")
         ext = os.path.join(self.dir, name + ".ext")
         with open(ext, "w") as f:
-            f.write("basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
-                    "subjectAltName=%s\n" % ",".join("IP:" + a for a in addresses))
+            f.write("basicConstraints=CA:FALSE\nextendedKeyUsage=%s\n"
+                    % ("clientAuth" if client else "serverAuth"))
+            if addresses:
+                f.write("subjectAltName=%s\n" % ",".join("IP:" + a for a in addresses))
         self._openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                       "-nodes", "-subj", "/CN=" + name, "-keyout", key, "-out", csr)
         self._openssl("x509", "-req", "-in", csr, "-CA", self.cert, "-CAkey", self.key,
@@ -78,7 +81,8 @@ def free_port():
 
 
 class Registry:
-    def __init__(self, workdir, port=None, htpasswd=None, address="127.0.0.1", tls=False):
+    def __init__(self, workdir, port=None, htpasswd=None, address="127.0.0.1", tls=False,
+                 client_ca=None):
         self.dir = workdir
         self.address = address
         self.tls = tls
@@ -105,6 +109,9 @@ class Registry:
         elif tls:
             cert, key = tls  # (certificate, key) files, e.g. from TestCa.issue
             config += ["  tls:", "    certificate: %s" % cert, "    key: %s" % key]
+            if client_ca:
+                # Clients must present a certificate this CA signed.
+                config += ["    clientcas:", "      - %s" % client_ca]
         if htpasswd:
             user, password = htpasswd
             path = os.path.join(workdir, "htpasswd")

@@ -19,7 +19,11 @@ for the bearer flow.
   - bearer tokens: fetched from the token endpoint and reused until expiry
   - the registry stopped mid-pull and restarted: the pull resumes (Range)
   - a corrupted blob: the pull is refused, the store unchanged
-  - one-line errors: unknown repository, registry down
+  - one-line errors: unknown repository, registry down, auth refused
+  - TLS: a self-signed registry refused unless --insecure-registry; a CA
+    the test makes, trusted through certs.d (stratad --registry-certs-dir),
+    over HTTP/2; another CA refused; a client certificate from certs.d; plain
+    HTTP off loopback only when --insecure-registry names the registry
 """
 
 import base64
@@ -527,6 +531,33 @@ class RegistryTest(harness.StrataTestCase):
                              (other, "GET %sblobs/sha256:[0-9a-f]{64}: HTTP/2 200" % base)):
             self.assertRegex(daemon.log(), line)
         self.assertNotIn("HTTP/1.1", other.log())
+
+    def test_client_certificate_from_certs_d(self):
+        # A registry that asks for a client certificate signed by its CA:
+        # refused without one, served with certs.d's client.cert/client.key.
+        fx = self.fixtures()
+        ca = registry_double.TestCa(harness.temp_dir("strata-it-pki-"))
+        reg = Registry(harness.temp_dir("strata-it-reg-"), tls=ca.issue("registry", ["127.0.0.1"]),
+                       client_ca=ca.cert).start()
+        self.addCleanup(reg.stop)
+        self.trust(reg.host, ca)
+        d = self.daemon()
+        self.import_image(d, fx.layout("busybox"), "busybox")
+        ref = "%s/mtls/busybox:v1" % reg.host
+        before = self.snapshot(d)
+        r = d.strata("push", "busybox", ref)
+        self.assertOneLineError(r)
+        self.assertEqual(self.snapshot(d), before)
+        cert, key = ca.issue("strata-client", client=True)
+        shutil.copy(cert, os.path.join(self.certs_dir, reg.host, "client.cert"))
+        r = d.strata("push", "busybox", ref)  # a .cert without its .key
+        self.assertOneLineError(r)
+        self.assertIn("client.cert: no client.key beside it", r.stderr)
+        shutil.copy(key, os.path.join(self.certs_dir, reg.host, "client.key"))
+        d.ok("push", "busybox", ref)
+        other = self.daemon()
+        other.ok("pull", ref)
+        self.assertEqual(self.image_id(other, ref), harness.hex_id(fx.image_id("busybox")))
 
     def test_plain_http_only_when_named(self):
         # A plain-HTTP registry on the host's non-loopback address: refused

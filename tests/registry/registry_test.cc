@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 #include <boost/test/unit_test.hpp>
 
+#include "common/base64.h"
 #include "common/fs.h"
 #include "registry/auth.h"
 #include "registry/credential_helper.h"
@@ -127,6 +128,14 @@ BOOST_AUTO_TEST_CASE(base64_round_trips) {
   }
   BOOST_TEST(Base64Encode("alice:s3cret") == "YWxpY2U6czNjcmV0");
   BOOST_TEST(*Base64Decode("YWxpY2U6czNjcmV0") == "alice:s3cret");
+  // config.json "auth" values come with or without padding.
+  BOOST_TEST(*Base64Decode("YWI") == "ab");
+  BOOST_TEST(*Base64Decode("YWI=") == "ab");
+  BOOST_TEST(*Base64Decode("YQ") == "a");
+  for (const char* bad : {"Y", "YW=I", "Y===", "YWI =", " YWI=", "YW\nI=", "YWI*"}) {
+    BOOST_TEST_INFO(bad);
+    BOOST_TEST(!Base64Decode(bad).has_value());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(token_cache_expires) {
@@ -418,6 +427,22 @@ BOOST_AUTO_TEST_CASE(certs_d_cas_are_loaded_per_registry) {
   BOOST_REQUIRE(*trust);
   BOOST_TEST((*trust)->size() == 3u);
   BOOST_TEST((*trust)->dir() == host);
+
+  BOOST_TEST((*trust)->client_cert().empty());
+
+  // A client certificate needs its key beside it.
+  BOOST_REQUIRE(WriteFileAtomic(host + "/client.cert", SelfSigned("client")).ok());
+  auto alone = TlsTrust::Load(dir->path(), "reg.example:5000");
+  BOOST_REQUIRE(!alone.ok());
+  BOOST_TEST(alone.error().message() == host + "/client.cert: no client.key beside it");
+  BOOST_REQUIRE(WriteFileAtomic(host + "/client.key", "a key").ok());
+  auto pair = TlsTrust::Load(dir->path(), "reg.example:5000");
+  BOOST_REQUIRE(pair.ok());
+  BOOST_TEST((*pair)->client_cert() == host + "/client.cert");
+  BOOST_TEST((*pair)->client_key() == host + "/client.key");
+  BOOST_REQUIRE(WriteFileAtomic(host + "/other.key", "a key").ok());
+  BOOST_TEST(!TlsTrust::Load(dir->path(), "reg.example:5000").ok());
+  BOOST_REQUIRE(::unlink((host + "/other.key").c_str()) == 0);
 
   BOOST_REQUIRE(WriteFileAtomic(host + "/broken.crt", "-----BEGIN CERTIFICATE-----\nxx").ok());
   auto broken = TlsTrust::Load(dir->path(), "reg.example:5000");
