@@ -1,12 +1,11 @@
 #include "registry/auth.h"
 
-#include <openssl/evp.h>
-
 #include <cctype>
 #include <sstream>
 
 #include <boost/json.hpp>
 
+#include "common/base64.h"
 #include "registry/http_transfer.h"
 
 namespace strata::registry {
@@ -58,30 +57,6 @@ Result<Challenge> ParseChallenge(std::string_view header) {
     if (!key.empty()) c.params[key] = value;
   }
   return c;
-}
-
-std::string Base64Encode(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(data.data()),
-                          static_cast<int>(data.size()));
-  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return out;
-}
-
-std::optional<std::string> Base64Decode(std::string_view text) {
-  std::string in(text);
-  while (in.size() % 4 != 0) in.push_back('=');
-  std::string out(in.size() / 4 * 3 + 1, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0) return std::nullopt;
-  // EVP_DecodeBlock counts padding as zero bytes.
-  size_t pad = 0;
-  for (size_t k = in.size(); k > 0 && in[k - 1] == '='; --k) ++pad;
-  out.resize(static_cast<size_t>(n) - std::min<size_t>(pad, static_cast<size_t>(n)));
-  return out;
 }
 
 std::string BasicAuthorization(const Credentials& credentials) {

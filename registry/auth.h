@@ -45,10 +45,6 @@ Result<Challenge> ParseChallenge(std::string_view header);
 // "Basic base64(user:password)"
 std::string BasicAuthorization(const Credentials& credentials);
 
-std::string Base64Encode(std::string_view data);
-// Decodes standard base64 (with or without padding); nullopt when malformed.
-std::optional<std::string> Base64Decode(std::string_view text);
-
 class TokenCache {
  public:
   using Clock = std::chrono::steady_clock;

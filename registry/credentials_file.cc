@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/base64.h"
 #include "common/fs.h"
 #include "registry/credential_helper.h"
 #include "registry/reference.h"

@@ -10,9 +10,9 @@
 
 #include <boost/json.hpp>
 
+#include "common/base64.h"
 #include "runtime/api_protocol.h"
 #include "runtime/attach_session.h"
-#include "runtime/base64.h"
 #include "runtime/cli_format.h"
 #include "runtime/detach_keys.h"
 #include "runtime/json_fields.h"

@@ -2,10 +2,10 @@
 // shapes are documented in docs/api.md.
 #include <boost/json.hpp>
 
+#include "common/base64.h"
 #include "common/log.h"
 #include "runtime/api_call.h"
 #include "runtime/api_protocol.h"
-#include "runtime/base64.h"
 #include "runtime/container_manager.h"
 #include "runtime/cron_scheduler.h"
 #include "runtime/json_fields.h"

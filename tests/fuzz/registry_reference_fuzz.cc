@@ -1,7 +1,8 @@
 // Fuzzes what the registry client reads from users and from registries
-// (registry/reference.h, registry/auth.h): image references as `strata
-// pull/push` take them, the WWW-Authenticate challenge a registry answers
-// with, and base64 (basic credentials in the credentials file). A parsed
+// (registry/reference.h, registry/auth.h, common/base64.h): image
+// references as `strata pull/push` take them, the WWW-Authenticate
+// challenge a registry answers with, and base64 (basic credentials in the
+// credentials file). A parsed
 // reference prints, as docker shows it, something that parses to itself.
 #include <cstddef>
 #include <cstdint>
@@ -9,10 +10,13 @@
 #include <string>
 #include <string_view>
 
+#include "common/base64.h"
 #include "registry/auth.h"
 #include "registry/reference.h"
 
 using namespace strata::registry;
+using strata::Base64Decode;
+using strata::Base64Encode;
 
 namespace {
 
