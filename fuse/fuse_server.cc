@@ -1023,6 +1023,7 @@ Status FuseServer::RemoveRoot(const std::string& category, const std::string& na
   // Whoever removes a root (unmount, stop, commit, reset) gets its copy-ups
   // durable first.
   if (root) {
+    root->Unmounted();
     Status flushed = root->FlushCopyUps();
     if (!flushed.ok()) LogWarning(flushed.error().message());
   }

@@ -56,4 +56,10 @@ void LowerFiles::Remove(uint64_t ino) {
   if (fds_.erase(ino) != 0) Budget().fetch_add(1);
 }
 
+void LowerFiles::Clear() {
+  std::lock_guard lock(mu_);
+  Budget().fetch_add(static_cast<int64_t>(fds_.size()));
+  fds_.clear();
+}
+
 }  // namespace strata::fuse

@@ -6,7 +6,8 @@
 // Lifecycle: an entry is added by the first open that resolves to the lower
 // file, removed when the file is copied up (before the copy shows, so no
 // open after the copy-up gets the lower content) and when the kernel
-// forgets the inode; the rest close with the LowerFiles.
+// forgets the inode; the rest close with Clear (when the root is removed)
+// or with the LowerFiles.
 //
 // Descriptors count against one budget for the whole process (half of
 // RLIMIT_NOFILE's soft limit when first used): past it, opens just do not
@@ -38,6 +39,9 @@ class LowerFiles {
   // is spent.
   void Add(uint64_t ino, int fd);
   void Remove(uint64_t ino);
+  // Closes every cached descriptor (the root is unmounted: its files may
+  // stay known to the kernel for long, their descriptors need not).
+  void Clear();
 
  private:
   std::mutex mu_;

@@ -126,6 +126,8 @@ class UnionRoot {
   // The kernel no longer knows the file numbered ino (its descriptors
   // cached for opens can go).
   void Forget(uint64_t ino) { lower_files_.Remove(ino); }
+  // The root left the session: no open will come by name any more.
+  void Unmounted() { lower_files_.Clear(); }
 
   // Where copy-ups are counted (the FUSE session's stats); set when the root
   // is mounted.
