@@ -19,6 +19,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "fuse/entry_stat.h"
+#include "fuse/read_ahead.h"
 #include "storage/schema.h"
 
 namespace strata::fuse {
@@ -964,6 +965,10 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Start(const FuseServerOptions& o
     fuse_loop_cfg_destroy(cfg);
     if (r != 0 && !raw->stopped_) LogError("FUSE session ended with " + std::to_string(r));
   });
+  // A slower start, not a failure: the mount works with the default window.
+  if (Status ra = SetReadAheadKb(options.mountpoint, kReadAheadKb); !ra.ok()) {
+    LogWarning("FUSE readahead stays at the kernel's default: " + ra.error().message());
+  }
   return server;
 }
 

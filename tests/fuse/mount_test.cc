@@ -8,6 +8,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 
 #include "fuse/fuse_server.h"
 #include "fuse/lower.h"
+#include "fuse/read_ahead.h"
 #include "storage/layer_importer.h"
 #include "storage/store.h"
 #include "tests/support/tar_builder.h"
@@ -105,6 +107,15 @@ BOOST_FIXTURE_TEST_CASE(the_namespace_and_an_image_view, Fixture) {
   BOOST_TEST(std::string(target) == "passwd");
   BOOST_TEST(::open(Img("/etc/new").c_str(), O_CREAT | O_WRONLY, 0644) == -1);
   BOOST_TEST(errno == EROFS);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_mount_reads_ahead_a_full_request, Fixture) {
+  struct stat st;
+  BOOST_REQUIRE(::stat(mnt.c_str(), &st) == 0);
+  auto knob = ReadFile("/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
+                       std::to_string(minor(st.st_dev)) + "/read_ahead_kb");
+  BOOST_REQUIRE(knob.ok());
+  BOOST_TEST(std::stoul(*knob) == kReadAheadKb);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_container_root_writes_to_its_upper, Fixture) {
