@@ -207,9 +207,12 @@ struct FuseOps {
     // the kernel's cached size and times stay right. Files opened for
     // writing are opened read-write here (the kernel reads around partial
     // pages) and without O_APPEND (the kernel places appends itself).
-    if (conn->capable & FUSE_CAP_WRITEBACK_CACHE) {
+    auto* server = static_cast<FuseServer*>(userdata);
+    if (server->options_.writeback_cache && (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) {
       conn->want |= FUSE_CAP_WRITEBACK_CACHE;
-      static_cast<FuseServer*>(userdata)->writeback_ = true;
+      server->writeback_ = true;
+    } else {
+      conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
     }
     // Locks stay in the kernel (no getlk/setlk/flock ops).
     conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);

@@ -47,6 +47,11 @@ struct FuseServerOptions {
   // Container roots change only through this session (one kernel inode per
   // file, so hard links stay coherent), so the kernel may cache them too.
   double container_timeout = 60.0;
+  // The kernel's writeback cache for container roots: fewer, larger write
+  // requests, but writes not yet written back are lost if the session dies
+  // (docs/fuse.md, Durability). Off: every write(2) reaches the upper
+  // before it returns.
+  bool writeback_cache = true;
 };
 
 class FuseServer {

@@ -121,6 +121,11 @@ int Main(int argc, char** argv) {
   app.add_option("--runtime", runtime_path,
                  "OCI runtime for containers: strata-runtime, runc or crun (default: "
                  "strata-runtime beside stratad, else runc from PATH)");
+  bool fuse_writeback = true;
+  app.add_option("--fuse-writeback-cache", fuse_writeback,
+                 "the kernel gathers container writes before they reach the upper: faster, "
+                 "but writes not yet written back are lost if stratad dies (on|off)")
+      ->capture_default_str();
   bool debug = false;
   app.add_flag("--debug", debug,
                "log debug lines too (each registry response: method, URL, HTTP version, status)");
@@ -160,7 +165,8 @@ int Main(int argc, char** argv) {
     if (Status s = MakeDirs(socket_dir, 0755); !s.ok()) return Fail(s.error().message());
   }
   // The union filesystem: image views and container roots under <root>/mnt.
-  auto fuse = fuse::FuseServer::Start({.mountpoint = root + "/mnt", .statfs_dir = root});
+  auto fuse = fuse::FuseServer::Start(
+      {.mountpoint = root + "/mnt", .statfs_dir = root, .writeback_cache = fuse_writeback});
   if (!fuse.ok()) return Fail("FUSE: " + fuse.error().message());
   auto mounts = runtime::ImageMounts::Open(**store, **fuse);
   if (!mounts.ok()) return Fail("mounts: " + mounts.error().message());

@@ -36,7 +36,7 @@ struct Fixture {
   std::unique_ptr<FuseServer> server;
   std::string mnt;
 
-  Fixture() {
+  explicit Fixture(bool writeback_cache = true) {
     if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
       BOOST_TEST_MESSAGE("needs root and /dev/fuse; skipped");
       std::exit(77);
@@ -61,7 +61,8 @@ struct Fixture {
     chain = (*store->index().GetImage(*id))->chain;
 
     mnt = dir.path() + "/mnt";
-    auto started = FuseServer::Start({.mountpoint = mnt, .statfs_dir = dir.path()});
+    auto started = FuseServer::Start(
+        {.mountpoint = mnt, .statfs_dir = dir.path(), .writeback_cache = writeback_cache});
     BOOST_REQUIRE_MESSAGE(started.ok(), testing::ErrorText(started));
     server = std::move(started).value();
     UnionRootOptions view;
@@ -79,6 +80,10 @@ struct Fixture {
   }
   std::string Img(const std::string& p) { return mnt + "/images/img" + p; }
   std::string Ctr(const std::string& p) { return mnt + "/containers/c1" + p; }
+};
+
+struct WriteThroughFixture : Fixture {
+  WriteThroughFixture() : Fixture(/*writeback_cache=*/false) {}
 };
 
 std::set<std::string> List(const std::string& path) {
@@ -116,6 +121,20 @@ BOOST_FIXTURE_TEST_CASE(the_mount_reads_ahead_a_full_request, Fixture) {
                        std::to_string(minor(st.st_dev)) + "/read_ahead_kb");
   BOOST_REQUIRE(knob.ok());
   BOOST_TEST(std::stoul(*knob) == kReadAheadKb);
+}
+
+// Without the writeback cache a write(2) has reached the upper when it
+// returns: nothing is left in the kernel for a dying session to lose.
+BOOST_FIXTURE_TEST_CASE(without_the_writeback_cache_writes_reach_the_upper_at_once,
+                        WriteThroughFixture) {
+  auto fd = OpenFile(Ctr("/tmp/wt"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  BOOST_REQUIRE(fd.ok());
+  BOOST_REQUIRE(WriteAll(fd->get(), "written through").ok());
+  BOOST_TEST(*ReadFile(dir.path() + "/c1/upper/tmp/wt") == "written through");
+  auto appended = OpenFile(Ctr("/etc/passwd"), O_WRONLY | O_APPEND);
+  BOOST_REQUIRE(appended.ok());
+  BOOST_REQUIRE(WriteAll(appended->get(), "x:y\n").ok());
+  BOOST_TEST(*ReadFile(dir.path() + "/c1/upper/etc/passwd") == "root:x:0:0\nx:y\n");
 }
 
 BOOST_FIXTURE_TEST_CASE(a_container_root_writes_to_its_upper, Fixture) {
