@@ -327,6 +327,13 @@ void ContainerManager::Monitor(ContainerPtr c) {
         std::lock_guard lock(c->mu);
         remove = c->config.auto_remove && !c->removed && !shutting_down_;
       }
+      // A shutdown that began since the runtime's delete was left to the
+      // removal leaves the removal to the next start (RestoreContainers):
+      // the runtime's state and cgroups go now, not with it.
+      if (auto_removes && !remove && runtime_.Exists(id)) {
+        Status deleted = runtime_.Delete(id, true);
+        if (!deleted.ok()) LogWarning("container " + c->name() + ": " + deleted.error().message());
+      }
       finish(remove);
       break;
     }
