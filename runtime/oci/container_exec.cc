@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <filesystem>
 
 #include "common/fs.h"
 #include "runtime/oci/container.h"
@@ -11,6 +12,7 @@
 #include "runtime/oci/process.h"
 #include "runtime/oci/pty.h"
 #include "runtime/oci/seccomp.h"
+#include "runtime/oci/seccomp_cache.h"
 #include "runtime/oci/spawn.h"
 
 namespace strata::runtime::oci {
@@ -74,7 +76,7 @@ Result<std::optional<Seccomp>> ContainerSeccomp(const StateDir& dir) {
   return std::move(spec.linux.seccomp);
 }
 
-[[noreturn]] void RunExecProcess(const Process& p, const std::optional<Seccomp>& seccomp,
+[[noreturn]] void RunExecProcess(const Process& p, const std::optional<SeccompProgram>& seccomp,
                                  int console_fd, int preserve_fds, const SyncSocket& sync) {
   auto fail = [&](Error err) { sync.ReportAndExit(err); };
   if (p.terminal) {
@@ -90,13 +92,13 @@ Result<std::optional<Seccomp>> ContainerSeccomp(const StateDir& dir) {
   Status st = SetExecFds(preserve_fds);
   // Placed as in the init (init.h): before the privileges go without
   // no_new_privs, else last.
-  if (st.ok() && seccomp && !p.no_new_privileges) st = LoadSeccomp(*seccomp);
+  if (st.ok() && seccomp && !p.no_new_privileges) st = InstallSeccomp(*seccomp);
   if (st.ok()) st = PrepareProcess(p);
   if (!st.ok()) fail(std::move(st).error());
   auto program = FindExecutable(p.args[0], env);
   if (!program.ok()) fail(std::move(program).error());
   if (seccomp && p.no_new_privileges) {
-    if (Status loaded = LoadSeccomp(*seccomp); !loaded.ok()) fail(std::move(loaded).error());
+    if (Status loaded = InstallSeccomp(*seccomp); !loaded.ok()) fail(std::move(loaded).error());
   }
   sync.ReportAndExit(Exec(*program, p.args, env));
 }
@@ -110,7 +112,14 @@ Result<int> Container::Exec(const ExecOptions& options) {
                           std::string(ContainerStatusName(status)) + "; exec needs it running");
   }
   ASSIGN_OR_RETURN(Process process, BuildProcess(options, dir_));
-  ASSIGN_OR_RETURN(std::optional<Seccomp> seccomp, ContainerSeccomp(dir_));
+  ASSIGN_OR_RETURN(std::optional<Seccomp> profile, ContainerSeccomp(dir_));
+  // Compiled before the fork, from the cache in the state root that the
+  // container's create filled (seccomp_cache.h), as for the init.
+  std::optional<SeccompProgram> seccomp;
+  if (profile) {
+    const std::string root = std::filesystem::path(dir_.path()).parent_path().string();
+    ASSIGN_OR_RETURN(seccomp, CachedSeccompProgram(*profile, root));
+  }
   bool to_caller = process.terminal && options.console_socket.empty();
   if (to_caller && options.detach) {
     return Error::Invalid("--tty with --detach needs --console-socket to receive the terminal");
