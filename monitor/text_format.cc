@@ -63,15 +63,32 @@ void AppendLabels(const std::vector<prometheus::ClientMetric::Label>& labels,
   out += '}';
 }
 
-void AppendSample(const std::string& name, const char* suffix,
-                  const std::vector<prometheus::ClientMetric::Label>& labels,
-                  const char* extra_name, const std::string* extra_value, double value,
-                  std::string& out) {
+// NAME SUFFIX {labels} and the space before the value.
+void AppendSampleName(const std::string& name, const char* suffix,
+                      const std::vector<prometheus::ClientMetric::Label>& labels,
+                      const char* extra_name, const std::string* extra_value, std::string& out) {
   out += name;
   out += suffix;
   AppendLabels(labels, extra_name, extra_value, out);
   out += ' ';
+}
+
+void AppendSample(const std::string& name, const char* suffix,
+                  const std::vector<prometheus::ClientMetric::Label>& labels,
+                  const char* extra_name, const std::string* extra_value, double value,
+                  std::string& out) {
+  AppendSampleName(name, suffix, labels, extra_name, extra_value, out);
   AppendDouble(value, out);
+  out += '\n';
+}
+
+// A count (bucket or _count line): an integer, printed exactly.
+void AppendCount(const std::string& name, const char* suffix,
+                 const std::vector<prometheus::ClientMetric::Label>& labels,
+                 const char* extra_name, const std::string* extra_value, uint64_t count,
+                 std::string& out) {
+  AppendSampleName(name, suffix, labels, extra_name, extra_value, out);
+  AppendUint(count, out);
   out += '\n';
 }
 
@@ -116,20 +133,10 @@ void AppendTextFormat(const std::vector<prometheus::MetricFamily>& families, std
           for (const auto& b : m.histogram.bucket) {
             le.clear();
             AppendDouble(b.upper_bound, le);
-            out += f.name;
-            out += "_bucket";
-            AppendLabels(m.label, "le", &le, out);
-            out += ' ';
-            AppendUint(b.cumulative_count, out);
-            out += '\n';
+            AppendCount(f.name, "_bucket", m.label, "le", &le, b.cumulative_count, out);
           }
           AppendSample(f.name, "_sum", m.label, nullptr, nullptr, m.histogram.sample_sum, out);
-          out += f.name;
-          out += "_count";
-          AppendLabels(m.label, nullptr, nullptr, out);
-          out += ' ';
-          AppendUint(m.histogram.sample_count, out);
-          out += '\n';
+          AppendCount(f.name, "_count", m.label, nullptr, nullptr, m.histogram.sample_count, out);
           break;
         }
         case prometheus::MetricType::Summary: {
@@ -140,12 +147,7 @@ void AppendTextFormat(const std::vector<prometheus::MetricFamily>& families, std
             AppendSample(f.name, "", m.label, "quantile", &q, x.value, out);
           }
           AppendSample(f.name, "_sum", m.label, nullptr, nullptr, m.summary.sample_sum, out);
-          out += f.name;
-          out += "_count";
-          AppendLabels(m.label, nullptr, nullptr, out);
-          out += ' ';
-          AppendUint(m.summary.sample_count, out);
-          out += '\n';
+          AppendCount(f.name, "_count", m.label, nullptr, nullptr, m.summary.sample_count, out);
           break;
         }
         default:
