@@ -1,29 +1,10 @@
 #include "runtime/upper_layer.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 
-#include <cstring>
+#include "common/fs.h"
 
 namespace strata::runtime {
-
-namespace {
-
-bool IsEmptyDir(const std::string& path) {
-  DIR* d = ::opendir(path.c_str());
-  if (d == nullptr) return false;
-  bool empty = true;
-  while (struct dirent* e = ::readdir(d)) {
-    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
-      empty = false;
-      break;
-    }
-  }
-  ::closedir(d);
-  return empty;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<storage::TreeTarSource>> OpenUpperLayer(const std::string& upper_dir) {
   storage::TreeTarOptions options;
@@ -33,7 +14,9 @@ Result<std::unique_ptr<storage::TreeTarSource>> OpenUpperLayer(const std::string
         (rel == "etc/hostname" || rel == "etc/hosts" || rel == "etc/resolv.conf")) {
       return true;
     }
-    return S_ISDIR(st.st_mode) && rel == "run/strata" && IsEmptyDir(upper_dir + "/run/strata");
+    if (!S_ISDIR(st.st_mode) || rel != "run/strata") return false;
+    auto names = ListDir(upper_dir + "/run/strata");
+    return names.ok() && names->empty();
   };
   return storage::TreeTarSource::Open(upper_dir, std::move(options));
 }
