@@ -294,15 +294,17 @@ void ContainerManager::Monitor(ContainerPtr c) {
     // have it one runtime process sooner; a start or rm waits for this
     // thread (monitoring) before it touches the runtime's state again, and
     // a container removed now has it deleted by RemoveLocked.
+    auto delete_runtime_state = [&] {
+      if (!runtime_.Exists(id)) return;
+      Status deleted = runtime_.Delete(id, true);
+      if (!deleted.ok()) LogWarning("container " + c->name() + ": " + deleted.error().message());
+    };
     bool auto_removes;
     {
       std::lock_guard lock(c->mu);
       auto_removes = !restart && c->config.auto_remove && !c->removed && !shutting_down_;
     }
-    if (!auto_removes && runtime_.Exists(id)) {
-      Status deleted = runtime_.Delete(id, true);
-      if (!deleted.ok()) LogWarning("container " + c->name() + ": " + deleted.error().message());
-    }
+    if (!auto_removes) delete_runtime_state();
 
     auto finish = [&](bool remove) {
       {
@@ -330,10 +332,7 @@ void ContainerManager::Monitor(ContainerPtr c) {
       // A shutdown that began since the runtime's delete was left to the
       // removal leaves the removal to the next start (RestoreContainers):
       // the runtime's state and cgroups go now, not with it.
-      if (auto_removes && !remove && runtime_.Exists(id)) {
-        Status deleted = runtime_.Delete(id, true);
-        if (!deleted.ok()) LogWarning("container " + c->name() + ": " + deleted.error().message());
-      }
+      if (auto_removes && !remove) delete_runtime_state();
       finish(remove);
       break;
     }
