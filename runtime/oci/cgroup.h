@@ -22,7 +22,9 @@
 // state, so later commands find them whatever cgroup they run in.
 //
 // Lifecycle: Create() makes the directories and writes the limits; the
-// container's first process joins with Join(0) before it forks anything;
+// container's first process is cloned straight into the cgroup2 directory
+// (Cgroup2Dir, clone3 CLONE_INTO_CGROUP) where there is one and joins the
+// rest with JoinSelf before it forks anything;
 // Open() finds an existing container's cgroup again (state, kill, pause,
 // delete) from its CgroupPaths; Destroy() removes the leaf directories once
 // no process is left. Parent directories ("strata") stay.
@@ -123,9 +125,16 @@ class Cgroup {
   const CgroupPaths& paths() const { return paths_; }
   virtual CgroupMode mode() const = 0;
 
-  // Moves a process (0: the caller) into the container's cgroup in every
-  // hierarchy.
-  virtual Status Join(pid_t pid) = 0;
+  // The container's cgroup2 directory, which a new process can be cloned
+  // into (clone3 CLONE_INTO_CGROUP); "" on v1 hosts.
+  virtual std::string Cgroup2Dir() const = 0;
+  // Moves the calling process, which must be single-threaded, into the
+  // container's cgroup in every hierarchy; in_cgroup2: it was cloned into
+  // Cgroup2Dir already. Migrating a whole process (cgroup.procs) makes the
+  // kernel wait for an RCU grace period (cgroup_threadgroup_rwsem, 8-30 ms
+  // here, the largest part of a container start); moving the calling
+  // thread alone (v1 "tasks" 0) and cloning into cgroup2 do not.
+  virtual Status JoinSelf(bool in_cgroup2) = 0;
   // Freezes every process and waits until the kernel says frozen (or fails
   // after a few seconds); Thaw undoes it.
   virtual Status Freeze() = 0;

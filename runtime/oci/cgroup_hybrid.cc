@@ -22,10 +22,12 @@ class CgroupHybrid : public Cgroup {
 
   CgroupMode mode() const override { return CgroupMode::kHybrid; }
 
-  Status Join(pid_t pid) override {
-    RETURN_IF_ERROR(v1_->Join(pid));
-    if (unified_.empty()) return Ok();
-    return WriteControl(unified_, "cgroup.procs", std::to_string(pid));
+  std::string Cgroup2Dir() const override { return unified_; }
+
+  Status JoinSelf(bool in_cgroup2) override {
+    RETURN_IF_ERROR(v1_->JoinSelf(false));
+    if (unified_.empty() || in_cgroup2) return Ok();
+    return WriteControl(unified_, "cgroup.procs", "0");
   }
   Status Freeze() override { return v1_->Freeze(); }
   Status Thaw() override { return v1_->Thaw(); }

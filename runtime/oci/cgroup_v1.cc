@@ -15,10 +15,11 @@ class CgroupV1 : public Cgroup {
 
   CgroupMode mode() const override { return CgroupMode::kV1; }
 
-  Status Join(pid_t pid) override {
-    for (const auto& [key, dir] : paths_.dirs) {
-      RETURN_IF_ERROR(WriteControl(dir, "cgroup.procs", std::to_string(pid)));
-    }
+  std::string Cgroup2Dir() const override { return ""; }
+
+  // "tasks" moves the calling thread, which is the whole process.
+  Status JoinSelf(bool) override {
+    for (const auto& [key, dir] : paths_.dirs) RETURN_IF_ERROR(WriteControl(dir, "tasks", "0"));
     return Ok();
   }
 

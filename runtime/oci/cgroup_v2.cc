@@ -17,8 +17,10 @@ class CgroupV2 : public Cgroup {
 
   CgroupMode mode() const override { return CgroupMode::kV2; }
 
-  Status Join(pid_t pid) override {
-    return WriteControl(dir(), "cgroup.procs", std::to_string(pid));
+  std::string Cgroup2Dir() const override { return dir(); }
+
+  Status JoinSelf(bool in_cgroup2) override {
+    return in_cgroup2 ? Ok() : WriteControl(dir(), "cgroup.procs", "0");
   }
 
   Status Freeze() override { return SetFrozen(true); }

@@ -1,9 +1,13 @@
 #include "runtime/oci/spawn.h"
 
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include "common/fs.h"
 #include "runtime/oci/process.h"
@@ -11,7 +15,37 @@
 namespace strata::runtime::oci {
 namespace {
 
-[[noreturn]] void RunStageOne(SpawnOptions& options, const SyncSocket& sync,
+// Forks stage 1, straight into the container's cgroup2 directory when it
+// has one, so that no process has to be migrated there (see
+// Cgroup::JoinSelf); *in_cgroup2 says whether that happened. Kernels
+// without clone3 or CLONE_INTO_CGROUP (before 5.7), or a directory that
+// cannot take the process, get a plain fork, and JoinSelf writes (and
+// reports any error with its path).
+//
+// clone3 has no glibc wrapper here, so the child's thread descriptor keeps
+// the parent's thread id; stage 1 only writes cgroup files, switches
+// namespaces and forks (glibc's fork sets the target's right again), and
+// never uses what depends on it (pthread_kill, raise).
+pid_t ForkStageOne(const std::string& cgroup2_dir, bool* in_cgroup2) {
+  *in_cgroup2 = false;
+  if (!cgroup2_dir.empty()) {
+    UniqueFd dir(::open(cgroup2_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir) {
+      clone_args args {};
+      args.flags = CLONE_INTO_CGROUP;
+      args.exit_signal = SIGCHLD;
+      args.cgroup = static_cast<uint64_t>(dir.get());
+      long pid = ::syscall(SYS_clone3, &args, sizeof args);
+      if (pid >= 0) {
+        *in_cgroup2 = true;
+        return static_cast<pid_t>(pid);
+      }
+    }
+  }
+  return ::fork();
+}
+
+[[noreturn]] void RunStageOne(SpawnOptions& options, bool in_cgroup2, const SyncSocket& sync,
                               const std::function<void(const SyncSocket&)>& body) {
   auto fail = [&](Error err) { sync.ReportAndExit(err); };
   // Until it execs, the target is a copy of the runtime inside the
@@ -21,7 +55,7 @@ namespace {
   // again.
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) fail(Error::FromErrno("prctl(PR_SET_DUMPABLE)"));
   if (options.cgroup != nullptr) {
-    Status st = options.cgroup->Join(0);
+    Status st = options.cgroup->JoinSelf(in_cgroup2);
     if (!st.ok()) fail(std::move(st).error().Context("join the container's cgroup"));
   }
   if (options.oom_score_adj) {
@@ -69,12 +103,14 @@ namespace {
 
 Result<pid_t> Spawn(SpawnOptions options, std::pair<SyncSocket, SyncSocket>& sync,
                     const std::function<void(const SyncSocket&)>& body) {
-  pid_t stage1 = ::fork();
+  bool in_cgroup2 = false;
+  pid_t stage1 =
+      ForkStageOne(options.cgroup != nullptr ? options.cgroup->Cgroup2Dir() : "", &in_cgroup2);
   if (stage1 < 0) return Error::FromErrno("fork");
   if (stage1 == 0) {
     ResetSignals();
     sync.first.Close();
-    RunStageOne(options, sync.second, body);
+    RunStageOne(options, in_cgroup2, sync.second, body);
   }
   sync.second.Close();
   auto message = sync.first.Receive();

@@ -4,7 +4,8 @@
 //   0. makes itself non-dumpable (inherited by the target until it execs)
 //   1. joins the container's cgroup (so everything it forks is accounted
 //      there from its first instruction, and a new cgroup namespace is
-//      rooted at the container's cgroup),
+//      rooted at the container's cgroup); where there is a cgroup2
+//      hierarchy, stage 1 is cloned straight into its directory,
 //   2. sets oom_score_adj (inherited by the target),
 //   3. setns() into the namespaces to join and unshare()s the ones to create
 //      (a new pid namespace only applies to children, hence the fork),
@@ -35,7 +36,7 @@
 namespace strata::runtime::oci {
 
 struct SpawnOptions {
-  Cgroup* cgroup = nullptr;         // joined by stage 1; may be null
+  Cgroup* cgroup = nullptr;         // stage 1 is cloned into it / joins it; may be null
   std::vector<OpenNamespace> join;  // setns()ed by stage 1
   std::vector<Namespace> create;    // those without a path are unshare()d
   std::optional<int> oom_score_adj;

@@ -731,17 +731,27 @@ def cgroup_mode_cases(env):
     results = []
     if not os.path.isdir("/sys/fs/cgroup/unified") or not v1_has("freezer"):
         return results  # only a hybrid host can show both
+    # hybrid: the host as it is. Each mode checks the hierarchies the init
+    # must be in (cloned into cgroup2, moved into v1 by "tasks").
     script_for = {
+        "hybrid": "true",
         "v1": "umount /sys/fs/cgroup/unified",
         "v2": "for m in $(awk '$3 == \"cgroup\" {print $2}' /proc/mounts); do umount $m; done; "
               "mount --move /sys/fs/cgroup/unified /mnt 2>/dev/null || "
               "mount -t cgroup2 none /mnt; umount -l /sys/fs/cgroup; "
               "mount --move /mnt /sys/fs/cgroup",
     }
+    checks_for = {
+        "hybrid": "grep -q '^0::.*/strata/{cid}$' /proc/$pid/cgroup\n"
+                  "grep -q ':pids:.*/strata/{cid}$' /proc/$pid/cgroup",
+        "v1": "grep -q ':memory:.*/strata/{cid}$' /proc/$pid/cgroup",
+        "v2": "grep -q '^0::.*/strata/{cid}$' /proc/$pid/cgroup",
+    }
     for mode, setup in script_for.items():
         name = f"cgroup-{mode}"
         root = os.path.join(env.tmp, f"state-{mode}")
         cid = f"mode-{mode}-{os.getpid()}"
+        checks = checks_for[mode].format(cid=cid)
         bundle = env.bundle(["sleep", "1000"])
         devbundle = fuse_device_bundle(env, True)
         rt = f"{os.path.abspath(STRATA)} --root {root}"
@@ -750,11 +760,13 @@ set -e
 {setup}
 {rt} run --detach --bundle {bundle} {cid} </dev/null >/dev/null
 {rt} state {cid} | grep -q '"running"'
-grep -q strata/{cid} /proc/$({rt} state {cid} | sed -n 's/.*"pid": \\([0-9]*\\).*/\\1/p')/cgroup
+pid=$({rt} state {cid} | sed -n 's/.*"pid": \\([0-9]*\\).*/\\1/p')
+grep -q strata/{cid} /proc/$pid/cgroup
+{checks}
 {rt} pause {cid}
 {rt} state {cid} | grep -q '"paused"'
 {rt} resume {cid}
-{rt} exec {cid} sh -c 'cat /proc/self/cgroup' </dev/null
+test "$({rt} exec {cid} cat /proc/self/cgroup </dev/null)" = "$({rt} exec {cid} cat /proc/1/cgroup </dev/null)"
 {rt} delete --force {cid}
 ! {rt} state {cid} 2>/dev/null
 if [ -e /dev/fuse ]; then
