@@ -216,6 +216,8 @@ struct FuseOps {
     }
     // Locks stay in the kernel (no getlk/setlk/flock ops).
     conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
+    // libfuse wants the mount option's value here too (read_ahead.h).
+    conn->max_read = static_cast<unsigned>(server->max_read_);
   }
 
   static void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -945,8 +947,11 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Start(const FuseServerOptions& o
   RETURN_IF_ERROR(CleanStaleMount(options.mountpoint));
   RETURN_IF_ERROR(MakeDirs(options.mountpoint, 0755));
 
-  std::vector<std::string> argv = {"stratad", "-o",
-                                   "allow_other,default_permissions,dev,suid,fsname=strata,subtype=strata"};
+  server->max_read_ = SpliceableReadSize();
+  std::vector<std::string> argv = {
+      "stratad", "-o",
+      "allow_other,default_permissions,dev,suid,fsname=strata,subtype=strata,max_read=" +
+          std::to_string(server->max_read_)};
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(cargv.size()), cargv.data());
@@ -969,7 +974,8 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Start(const FuseServerOptions& o
     if (r != 0 && !raw->stopped_) LogError("FUSE session ended with " + std::to_string(r));
   });
   // A slower start, not a failure: the mount works with the default window.
-  if (Status ra = SetReadAheadKb(options.mountpoint, kReadAheadKb); !ra.ok()) {
+  if (Status ra = SetReadAheadKb(options.mountpoint, static_cast<unsigned>(raw->max_read_ >> 10));
+      !ra.ok()) {
     LogWarning("FUSE readahead stays at the kernel's default: " + ra.error().message());
   }
   return server;

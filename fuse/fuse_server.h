@@ -129,6 +129,7 @@ class FuseServer {
   std::thread loop_;
   std::atomic<bool> stopped_{false};
   std::atomic<bool> writeback_{false};  // the kernel caches writes (set at init)
+  size_t max_read_ = 0;  // the mount's max_read (read_ahead.h), set before mounting
   InodeTable table_;
   mutable std::mutex roots_mu_;
   std::map<std::string, std::map<std::string, std::shared_ptr<UnionRoot>>> roots_;  // guarded

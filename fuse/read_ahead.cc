@@ -4,9 +4,26 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
 #include "common/fs.h"
 
 namespace strata::fuse {
+
+size_t SpliceableReadSize() {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  size_t pipe_max = 1 << 20;
+  if (auto text = ReadFile("/proc/sys/fs/pipe-max-size"); text.ok()) {
+    pipe_max = std::strtoull(text->c_str(), nullptr, 10);
+  }
+  // libfuse sizes the pipe for a reply as the data plus three pages (and
+  // the header): four pages under the limit always fit.
+  size_t size = std::min<size_t>(pipe_max, 1 << 20) - 4 * page;
+  return std::max<size_t>(size, 128 << 10);
+}
 
 Status SetReadAheadKb(const std::string& mountpoint, unsigned kb) {
   struct stat st;

@@ -5,6 +5,15 @@
 // largest request libfuse takes (256 pages), it takes 5, and a container
 // starts 2-4 ms sooner.
 //
+// Each request must also stay small enough for libfuse to splice its reply:
+// header and data in one pipe, which grows to at most
+// /proc/sys/fs/pipe-max-size (1 MiB by default). A larger reply falls back
+// to a pread into a fresh buffer and a writev, twice the copying plus an
+// allocation per request: a first read of busybox from a new root took
+// about 4 ms that way, 1 ms spliced. So the mount's max_read and its
+// readahead window are four pages under the pipe limit (libfuse's
+// margin for the header).
+//
 // Thread safety: a plain function; the mount must be served (its root is
 // stat'ed to find the device).
 #pragma once
@@ -15,7 +24,10 @@
 
 namespace strata::fuse {
 
-constexpr unsigned kReadAheadKb = 1024;
+// The largest read request (bytes) whose reply libfuse splices: four pages
+// under pipe-max-size (at most 1 MiB), at least 128 KiB (the kernel's
+// default request).
+size_t SpliceableReadSize();
 
 // Writes /sys/class/bdi/MAJOR:MINOR/read_ahead_kb of the filesystem mounted
 // at mountpoint.

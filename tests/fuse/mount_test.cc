@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "fuse/fuse_server.h"
@@ -114,13 +115,31 @@ BOOST_FIXTURE_TEST_CASE(the_namespace_and_an_image_view, Fixture) {
   BOOST_TEST(errno == EROFS);
 }
 
-BOOST_FIXTURE_TEST_CASE(the_mount_reads_ahead_a_full_request, Fixture) {
+// Read requests as large as a spliced reply allows: the readahead window
+// and the mount's max_read are four pages under pipe-max-size (or 1 MiB).
+BOOST_FIXTURE_TEST_CASE(the_mount_reads_ahead_in_requests_a_pipe_can_hold, Fixture) {
+  const size_t size = SpliceableReadSize();
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  auto pipe_max = ReadFile("/proc/sys/fs/pipe-max-size");
+  BOOST_REQUIRE(pipe_max.ok());
+  BOOST_TEST(size + 4 * page <= std::stoul(*pipe_max));
+  BOOST_TEST(size >= (512u << 10));
   struct stat st;
   BOOST_REQUIRE(::stat(mnt.c_str(), &st) == 0);
   auto knob = ReadFile("/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
                        std::to_string(minor(st.st_dev)) + "/read_ahead_kb");
   BOOST_REQUIRE(knob.ok());
-  BOOST_TEST(std::stoul(*knob) == kReadAheadKb);
+  BOOST_TEST(std::stoul(*knob) == size >> 10);
+  auto mountinfo = ReadFile("/proc/self/mountinfo");
+  BOOST_REQUIRE(mountinfo.ok());
+  bool found = false;
+  std::istringstream lines(*mountinfo);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(" " + mnt + " ") == std::string::npos) continue;
+    found = true;
+    BOOST_TEST(line.find("max_read=" + std::to_string(size)) != std::string::npos, line);
+  }
+  BOOST_TEST(found);
 }
 
 // Without the writeback cache a write(2) has reached the upper when it
