@@ -178,6 +178,20 @@ class Metrics(MonitorTestCase):
         self.assertEqual(one(s, "strata_store_exports_total", result="succeeded"), 1.0)
         self.assertEqual(one(s, "strata_store_export_bytes_total"), os.path.getsize(out))
 
+    def test_create_reads_the_entrypoint_ahead(self):
+        # A new root's first exec would read the binary through FUSE; create
+        # has stratad read it ahead (runtime/entrypoint_prefetch.h).
+        d = self.start_daemon()
+        self.import_image(d, self.fx.layout("busybox"), "busybox")
+        before = one(self.scrape(d), "strata_fuse_read_bytes_total")
+        d.ok("create", "--name", "pre", "busybox", "true")
+        wait_until(lambda: one(self.scrape(d), "strata_fuse_read_bytes_total") - before >= MIB,
+                   timeout=10, what="the entrypoint (busybox, 2 MB) read ahead")
+        # A command the image lacks: nothing to read, and create still works.
+        d.ok("create", "--name", "missing", "busybox", "no-such-command")
+        d.ok("start", "pre")
+        self.assertEqual(d.ok("wait", "pre").stdout.strip(), "0")
+
     def test_gc_and_cron_runs_are_counted(self):
         d = self.start_daemon()
         self.import_image(d, self.fx.layout("busybox"), "busybox")

@@ -1,0 +1,72 @@
+#include "runtime/entrypoint_prefetch.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <thread>
+
+#include "common/fs.h"
+#include "fuse/read_ahead.h"
+#include "runtime/bundle.h"
+#include "runtime/container_record.h"
+#include "runtime/oci/path_in_root.h"
+
+namespace strata::runtime {
+namespace {
+
+Result<UniqueFd> OpenRegular(int root_fd, const std::string& path) {
+  ASSIGN_OR_RETURN(UniqueFd found, oci::OpenInRoot(root_fd, path));
+  UniqueFd fd(::open(oci::FdPath(found.get()).c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) return Error::FromErrno("open " + path);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Error::FromErrno("stat " + path);
+  if (!S_ISREG(st.st_mode)) return Error(EACCES, path + " is not a regular file");
+  return fd;
+}
+
+}  // namespace
+
+Result<UniqueFd> OpenEntrypoint(int root_fd, const std::vector<std::string>& args,
+                                const std::vector<std::string>& env, const std::string& workdir) {
+  if (args.empty() || args[0].empty()) return Error::Invalid("no command");
+  const std::string& name = args[0];
+  if (name.find('/') != std::string::npos) {
+    return OpenRegular(root_fd, name.front() == '/' ? name : JoinPath(workdir, name));
+  }
+  std::string path;
+  for (const auto& e : env) {
+    if (e.starts_with("PATH=")) path = e.substr(5);
+  }
+  // As execvp: each PATH entry in turn; an empty entry is the working
+  // directory.
+  size_t start = 0;
+  for (;;) {
+    size_t end = path.find(':', start);
+    std::string dir = path.substr(start, end == std::string::npos ? end : end - start);
+    auto fd = OpenRegular(root_fd, JoinPath(dir.empty() ? workdir : dir, name));
+    if (fd.ok()) return fd;
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return Error::NotFound(name + " is not in the container's PATH");
+}
+
+void PrefetchEntrypoint(const std::string& root_dir, const ContainerConfig& config) {
+  std::thread([root_dir, args = config.Args(), env = ProcessEnv(config),
+               workdir = config.workdir.empty() ? std::string("/") : config.workdir] {
+    UniqueFd root(::open(root_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return;
+    auto fd = OpenEntrypoint(root.get(), args, env, workdir);
+    if (!fd.ok()) return;
+    struct stat st;
+    if (::fstat(fd->get(), &st) != 0) return;
+    // One readahead(2) reads at most the mount's readahead window (which
+    // stratad sets, fuse/read_ahead.h); ask window by window.
+    const auto chunk = static_cast<off_t>(fuse::SpliceableReadSize());
+    for (off_t off = 0; off < st.st_size && off < kMaxPrefetchBytes; off += chunk) {
+      if (::readahead(fd->get(), off, chunk) != 0) return;
+    }
+  }).detach();
+}
+
+}  // namespace strata::runtime
