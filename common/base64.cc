@@ -1,40 +1,45 @@
 #include "common/base64.h"
 
-#include <openssl/evp.h>
-
-#include <algorithm>
+#include <boost/archive/iterators/base64_from_binary.hpp>
+#include <boost/archive/iterators/binary_from_base64.hpp>
+#include <boost/archive/iterators/transform_width.hpp>
+#include <exception>
 
 namespace strata {
 
+namespace iterators = boost::archive::iterators;
+
 std::string Base64Encode(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(data.data()),
-                          static_cast<int>(data.size()));
-  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  using Encoder = iterators::base64_from_binary<iterators::transform_width<const char*, 6, 8>>;
+  std::string out(Encoder(data.data()), Encoder(data.data() + data.size()));
+  out.append((3 - data.size() % 3) % 3, '=');
   return out;
 }
 
 std::optional<std::string> Base64Decode(std::string_view text) {
-  // EVP_DecodeBlock skips surrounding whitespace, which is not base64 here.
-  if (text.find_first_of(" \t\r\n\f\v") != std::string_view::npos) return std::nullopt;
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string in(text);
-  while (in.size() % 4 != 0) in.push_back('=');
-  // '=' only as the last one or two characters.
-  const size_t first_pad = in.find('=');
-  if (first_pad != std::string::npos &&
-      (first_pad < in.size() - 2 || in.find_first_not_of('=', first_pad) != std::string::npos)) {
+  // '=' only as the last one or two characters, and only to fill a group of
+  // four.
+  const size_t first_pad = text.find('=');
+  std::string_view digits = text.substr(0, first_pad);
+  if (first_pad != std::string_view::npos) {
+    std::string_view pad = text.substr(first_pad);
+    if (pad.size() > 2 || pad.find_first_not_of('=') != std::string_view::npos ||
+        text.size() % 4 != 0) {
+      return std::nullopt;
+    }
+  }
+  if (digits.size() % 4 == 1) return std::nullopt;
+  // The decoder throws on a character outside the alphabet (whitespace
+  // included); it never skips one.
+  using Decoder = iterators::transform_width<iterators::binary_from_base64<const char*>, 8, 6>;
+  std::string out;
+  try {
+    out.assign(Decoder(digits.data()), Decoder(digits.data() + digits.size()));
+  } catch (const std::exception&) {
     return std::nullopt;
   }
-  std::string out(in.size() / 4 * 3 + 1, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0) return std::nullopt;
-  // EVP_DecodeBlock counts padding as zero bytes.
-  const size_t pad = first_pad == std::string::npos ? 0 : in.size() - first_pad;
-  out.resize(static_cast<size_t>(n) - std::min(pad, static_cast<size_t>(n)));
+  // Six bits per digit; the bits of a last partial byte are padding.
+  out.resize(digits.size() * 6 / 8);
   return out;
 }
 

@@ -1,6 +1,7 @@
 // Base64 (RFC 4648's standard alphabet): basic-auth values and docker
 // config.json "auth" fields (registry), and bytes that travel in JSON
-// strings (exec output through the API). OpenSSL's block coder underneath.
+// strings (exec output through the API). Boost.Archive's base64 iterators
+// underneath (header-only, so the client links no crypto library for it).
 //
 // Thread safety: plain functions.
 #pragma once

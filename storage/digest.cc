@@ -1,8 +1,6 @@
 #include "storage/digest.h"
 
-#include <openssl/evp.h>
-#include <xxhash.h>
-
+#include <algorithm>
 #include <cstring>
 
 namespace strata::storage {
@@ -67,39 +65,6 @@ bool Digest::empty() const {
   return true;
 }
 
-struct Sha256::Impl {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  ~Impl() { EVP_MD_CTX_free(ctx); }
-};
-
-Sha256::Sha256() : impl_(std::make_unique<Impl>()) {
-  EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr);
-}
-Sha256::~Sha256() = default;
-
-void Sha256::Update(std::string_view data) {
-  EVP_DigestUpdate(impl_->ctx, data.data(), data.size());
-}
-
-Digest Sha256::Finish() {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(impl_->ctx, md, &len);
-  EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr);
-  return Digest::FromBytes({reinterpret_cast<char*>(md), len});
-}
-
-Digest Sha256::Of(std::string_view data) {
-  Sha256 h;
-  h.Update(data);
-  return h.Finish();
-}
-
-Digest ChainId(const Digest& parent_chain, const Digest& diff_id) {
-  if (parent_chain.empty()) return diff_id;
-  return Sha256::Of(parent_chain.str() + " " + diff_id.str());
-}
-
 ObjectId ObjectId::FromBytes(std::string_view raw16) {
   ObjectId id;
   std::memcpy(id.bytes_.data(), raw16.data(), std::min(raw16.size(), id.bytes_.size()));
@@ -115,28 +80,5 @@ Result<ObjectId> ObjectId::FromHex(std::string_view hex) {
 }
 
 std::string ObjectId::hex() const { return HexEncode(raw()); }
-
-ObjectHasher::ObjectHasher() : state_(XXH3_createState()) {
-  XXH3_128bits_reset(static_cast<XXH3_state_t*>(state_));
-}
-ObjectHasher::~ObjectHasher() { XXH3_freeState(static_cast<XXH3_state_t*>(state_)); }
-
-void ObjectHasher::Update(std::string_view data) {
-  XXH3_128bits_update(static_cast<XXH3_state_t*>(state_), data.data(), data.size());
-}
-
-ObjectId ObjectHasher::Finish() {
-  XXH128_hash_t h = XXH3_128bits_digest(static_cast<XXH3_state_t*>(state_));
-  XXH128_canonical_t canon;
-  XXH128_canonicalFromHash(&canon, h);
-  XXH3_128bits_reset(static_cast<XXH3_state_t*>(state_));
-  return ObjectId::FromBytes({reinterpret_cast<char*>(canon.digest), sizeof canon.digest});
-}
-
-ObjectId ObjectHasher::Of(std::string_view data) {
-  ObjectHasher h;
-  h.Update(data);
-  return h.Finish();
-}
 
 }  // namespace strata::storage

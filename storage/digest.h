@@ -3,7 +3,10 @@
 // Digest: an OCI sha256 digest ("sha256:<64 hex>"), naming layers (diffID),
 // chains (chainID), images (config digest) and blobs.
 // ObjectId: an XXH3-128 hash (32 hex) naming one file's content in objects/.
-// Both are plain values; the hashers are single-threaded streaming states.
+// Both are plain values (digest.cc); the hashers are single-threaded
+// streaming states (sha256.cc, object_hasher.cc: apart, so that the client,
+// which only parses and prints digests, loads neither libcrypto nor
+// libxxhash).
 #pragma once
 
 #include <array>
