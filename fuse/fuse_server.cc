@@ -968,7 +968,10 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Start(const FuseServerOptions& o
   server->loop_ = std::thread([raw] {
     fuse_loop_config* cfg = fuse_loop_cfg_create();
     fuse_loop_cfg_set_max_threads(cfg, static_cast<unsigned>(raw->options_.max_threads));
-    fuse_loop_cfg_set_idle_threads(cfg, 4);
+    // A worker, once started, stays: with a cap below the pool, libfuse
+    // ended and re-created a thread (stack, buffer, splice pipe) every few
+    // hundred requests of a busy walk.
+    fuse_loop_cfg_set_idle_threads(cfg, static_cast<unsigned>(raw->options_.max_threads));
     int r = fuse_session_loop_mt(raw->session_, cfg);
     fuse_loop_cfg_destroy(cfg);
     if (r != 0 && !raw->stopped_) LogError("FUSE session ended with " + std::to_string(r));
