@@ -17,7 +17,7 @@
 #include "fuse/lower.h"
 #include "runtime/bind_source.h"
 #include "runtime/container_manager_internal.h"
-#include "runtime/entrypoint_prefetch.h"
+#include "runtime/root_warmup.h"
 #include "runtime/security_options.h"
 #include "storage/oci.h"
 
@@ -354,7 +354,7 @@ Result<ContainerRecord> ContainerManager::Create(const CreateRequest& request) {
   }
   names_[config.name] = config.id;
   containers_[config.id] = c;
-  PrefetchEntrypoint(fuse_.PathOf(fuse::FuseServer::kContainers, config.id), config);
+  WarmUpRoot(fuse_.PathOf(fuse::FuseServer::kContainers, config.id), config);
   LogInfo("created container " + config.name + " (" + config.id.substr(0, 12) + ") of " +
           request.image);
   return ContainerRecord{c->config, c->state};

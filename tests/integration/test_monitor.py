@@ -180,7 +180,7 @@ class Metrics(MonitorTestCase):
 
     def test_create_reads_the_entrypoint_ahead(self):
         # A new root's first exec would read the binary through FUSE; create
-        # has stratad read it ahead (runtime/entrypoint_prefetch.h).
+        # has stratad read it ahead (runtime/root_warmup.h).
         d = self.start_daemon()
         self.import_image(d, self.fx.layout("busybox"), "busybox")
         before = one(self.scrape(d), "strata_fuse_read_bytes_total")
@@ -189,6 +189,10 @@ class Metrics(MonitorTestCase):
                    timeout=10, what="the entrypoint (busybox, 2 MB) read ahead")
         # A command the image lacks: nothing to read, and create still works.
         d.ok("create", "--name", "missing", "busybox", "no-such-command")
+        # And the mount points it lacks are made before the start.
+        hosts = os.path.join(d.root, "containers", d.ok("inspect", "pre").json()[0]["id"],
+                             "upper", "etc", "hosts")
+        wait_until(lambda: os.path.exists(hosts), timeout=10, what="/etc/hosts made in the upper")
         d.ok("start", "pre")
         self.assertEqual(d.ok("wait", "pre").stdout.strip(), "0")
 

@@ -1,7 +1,8 @@
-// Which file a container's first exec runs, found from the host the way
-// execvp in the container finds it: PATH order, the working directory,
-// symlinks resolved inside the root.
-#define BOOST_TEST_MODULE runtime_entrypoint_prefetch
+// Warming a container root: which file its first exec runs, found from the
+// host the way execvp in the container finds it (PATH order, the working
+// directory, symlinks resolved inside the root), and which mount points
+// the runtime will need.
+#define BOOST_TEST_MODULE runtime_root_warmup
 #include <boost/test/unit_test.hpp>
 
 #include <fcntl.h>
@@ -9,7 +10,8 @@
 #include <unistd.h>
 
 #include "common/fs.h"
-#include "runtime/entrypoint_prefetch.h"
+#include "runtime/container_record.h"
+#include "runtime/root_warmup.h"
 #include "tests/support/temp_store.h"
 
 using namespace strata;
@@ -74,4 +76,41 @@ BOOST_AUTO_TEST_CASE(nothing_outside_the_root_and_nothing_but_files) {
   BOOST_TEST(r.Find({"missing"}).starts_with("error:"));
   BOOST_TEST(r.Find({""}).starts_with("error:"));
   BOOST_TEST(r.Find({}).starts_with("error:"));
+}
+
+BOOST_AUTO_TEST_CASE(mount_points_are_the_bundles) {
+  TempDir host = testing::MakeTempDir();
+  BOOST_REQUIRE(WriteFileAtomic(host.path() + "/hosts", "127.0.0.1 x\n").ok());
+  ContainerConfig config;
+  config.workdir = "/srv/app";
+  Mount file_bind;  // a host file over stratad's /etc/hosts
+  file_bind.source = host.path() + "/hosts";
+  file_bind.destination = "/etc/hosts";
+  Mount dir_bind;
+  dir_bind.source = host.path();
+  dir_bind.destination = "/data";
+  Mount missing;  // its source is gone: nothing to say about it
+  missing.source = host.path() + "/missing";
+  missing.destination = "/gone";
+  Mount volume;
+  volume.type = Mount::Type::kVolume;
+  volume.source = "cache";
+  volume.destination = "/cache";
+  Mount tmpfs;
+  tmpfs.type = Mount::Type::kTmpfs;
+  tmpfs.destination = "/scratch";
+  config.mounts = {file_bind, dir_bind, missing, volume, tmpfs};
+  std::vector<MountPoint> want = {
+      {"/proc", true},        {"/dev", true},   {"/sys", true},
+      {"/etc/resolv.conf", false}, {"/etc/hostname", false}, {"/run/strata", true},
+      {"/etc/hosts", false},  {"/data", true},  {"/cache", true},
+      {"/scratch", true},     {"/srv/app", true}};
+  auto got = MountPoints(config);
+  BOOST_TEST(got.size() == want.size());
+  for (size_t i = 0; i < std::min(got.size(), want.size()); ++i) {
+    BOOST_TEST_INFO(i);
+    BOOST_TEST(got[i].path == want[i].path);
+    BOOST_TEST(got[i].directory == want[i].directory);
+  }
+  BOOST_TEST(MountPoints(ContainerConfig{}).back().path == "/");
 }

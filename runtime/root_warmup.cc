@@ -1,8 +1,9 @@
-#include "runtime/entrypoint_prefetch.h"
+#include "runtime/root_warmup.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "common/fs.h"
@@ -51,20 +52,51 @@ Result<UniqueFd> OpenEntrypoint(int root_fd, const std::vector<std::string>& arg
   return Error::NotFound(name + " is not in the container's PATH");
 }
 
-void PrefetchEntrypoint(const std::string& root_dir, const ContainerConfig& config) {
+std::vector<MountPoint> MountPoints(const ContainerConfig& config) {
+  std::vector<MountPoint> points = {{"/proc", true}, {"/dev", true}, {"/sys", true}};
+  for (const char* file : {"/etc/resolv.conf", "/etc/hostname", "/etc/hosts"}) {
+    bool shadowed = false;
+    for (const Mount& m : config.mounts) shadowed |= m.destination == file;
+    if (!shadowed) points.push_back({file, false});
+  }
+  points.push_back({"/run/strata", true});
+  for (const Mount& m : config.mounts) {
+    bool directory = true;
+    if (m.type == Mount::Type::kBind) {
+      struct stat st;
+      if (::stat(m.source.c_str(), &st) != 0) continue;
+      directory = S_ISDIR(st.st_mode);
+    }
+    points.push_back({m.destination, directory});
+  }
+  points.push_back({config.workdir.empty() ? "/" : config.workdir, true});
+  return points;
+}
+
+void WarmUpRoot(const std::string& root_dir, const ContainerConfig& config) {
   std::thread([root_dir, args = config.Args(), env = ProcessEnv(config),
-               workdir = config.workdir.empty() ? std::string("/") : config.workdir] {
+               workdir = config.workdir.empty() ? std::string("/") : config.workdir,
+               points = MountPoints(config)] {
     UniqueFd root(::open(root_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) return;
-    auto fd = OpenEntrypoint(root.get(), args, env, workdir);
-    if (!fd.ok()) return;
+    // First the reads, which the kernel then serves while the rest goes on.
     struct stat st;
-    if (::fstat(fd->get(), &st) != 0) return;
-    // One readahead(2) reads at most the mount's readahead window (which
-    // stratad sets, fuse/read_ahead.h); ask window by window.
-    const auto chunk = static_cast<off_t>(fuse::SpliceableReadSize());
-    for (off_t off = 0; off < st.st_size && off < kMaxPrefetchBytes; off += chunk) {
-      if (::readahead(fd->get(), off, chunk) != 0) return;
+    if (auto fd = OpenEntrypoint(root.get(), args, env, workdir);
+        fd.ok() && ::fstat(fd->get(), &st) == 0) {
+      // One readahead(2) reads at most the mount's readahead window (which
+      // stratad sets, fuse/read_ahead.h); ask window by window.
+      const auto chunk = static_cast<off_t>(fuse::SpliceableReadSize());
+      const off_t end = std::min<off_t>(st.st_size, kMaxPrefetchBytes);
+      for (off_t off = 0; off < end; off += chunk) {
+        if (::readahead(fd->get(), off, chunk) != 0) break;
+      }
+    }
+    for (const MountPoint& p : points) {
+      if (p.directory) {
+        (void)oci::MakeDirsInRoot(root.get(), p.path);
+      } else {
+        (void)oci::MakeFileInRoot(root.get(), p.path);
+      }
     }
   }).detach();
 }
