@@ -39,7 +39,7 @@ struct DirHandle : FuseServer::Handle {
   std::vector<DirEntry> entries;
   // A union directory is listed at its first readdir, not at opendir: the
   // kernel answers most readdirs of a warm directory from its own cache.
-  std::optional<NodeInfo> unlisted;
+  NodeSnapshot unlisted;
 };
 
 constexpr size_t kMaxName = 255;
@@ -163,18 +163,18 @@ struct FuseOps {
     if (fuse_reply_entry(req, &e) != 0) self->table_.Forget(e.ino, 1);
   }
 
-  // Looks up a node, or replies ESTALE / ENOTDIR.
-  static std::optional<NodeInfo> Node(fuse_req_t req, fuse_ino_t ino) {
+  // Looks up a node, or replies ESTALE.
+  static NodeSnapshot Node(fuse_req_t req, fuse_ino_t ino) {
     auto node = Self(req)->table_.Get(ino);
     if (!node) ReplyError(req, Self(req), ESTALE);
     return node;
   }
   // The node, which must be inside a union root; else replies.
-  static std::optional<NodeInfo> UnionNode(fuse_req_t req, fuse_ino_t ino, int err_if_not) {
+  static NodeSnapshot UnionNode(fuse_req_t req, fuse_ino_t ino, int err_if_not) {
     auto node = Node(req, ino);
     if (node && node->kind != NodeKind::kUnion) {
       ReplyError(req, Self(req), err_if_not);
-      return std::nullopt;
+      return nullptr;
     }
     return node;
   }
@@ -293,7 +293,8 @@ struct FuseOps {
       }
     }
     if (!st.ok()) return ReplyError(req, self, Code(st.error()));
-    self->RememberStat(ino, *st);
+    // Only a directory's are ever read back (LastStat).
+    if (S_ISDIR(st->st_mode)) self->RememberStat(ino, *st);
     fuse_reply_attr(req, &*st, Timeout(self, *node));
   }
 
@@ -375,9 +376,9 @@ struct FuseOps {
 
   // The union node parent and the path of its child name; or replies with
   // the error and returns nullopt.
-  static std::optional<std::pair<NodeInfo, std::string>> ChildOf(fuse_req_t req,
-                                                                 fuse_ino_t parent,
-                                                                 const char* name) {
+  static std::optional<std::pair<NodeSnapshot, std::string>> ChildOf(fuse_req_t req,
+                                                                     fuse_ino_t parent,
+                                                                     const char* name) {
     FuseServer* self = Self(req);
     auto node = UnionNode(req, parent, EPERM);
     if (!node) return std::nullopt;
@@ -386,7 +387,7 @@ struct FuseOps {
       return std::nullopt;
     }
     std::string path = ChildPath(node->path, name);
-    return std::make_pair(std::move(*node), std::move(path));
+    return std::make_pair(std::move(node), std::move(path));
   }
 
   // Replies with the entry of a child just made by op.
@@ -396,7 +397,7 @@ struct FuseOps {
     auto child_of = ChildOf(req, parent, name);
     if (!child_of) return;
     auto& [node_info, path] = *child_of;
-    auto* node = &node_info;
+    const NodeInfo* node = node_info.get();
     Status made = op(*node, path);
     if (!made.ok()) return ReplyError(req, self, Code(made.error()));
     auto child = LookupChild(self, *node, name);
@@ -444,7 +445,7 @@ struct FuseOps {
     auto child_of = ChildOf(req, parent, name);
     if (!child_of) return;
     auto& [node_info, path] = *child_of;
-    auto* node = &node_info;
+    const NodeInfo* node = node_info.get();
     Status st = dir ? node->root->Rmdir(path) : node->root->Unlink(path);
     if (!st.ok()) return ReplyError(req, self, Code(st.error()));
     self->table_.Unlinked(node->root.get(), path);
@@ -497,13 +498,14 @@ struct FuseOps {
     if (node->kind != NodeKind::kUnion) return ReplyError(req, self, EISDIR);
     auto file = node->root->OpenFile(node->path, CachedWriteFlags(self, fi->flags), node->ino);
     if (!file.ok()) return ReplyError(req, self, Code(file.error()));
-    auto* fh = self->Adopt(std::make_unique<FileHandle>(std::move(file->fd), file->lower, ino));
+    int fd = file->fd.get();
+    auto* fh = self->Adopt(std::make_unique<FileHandle>(std::move(file->fd), file->lower, ino),
+                           ino, fd);
     fi->fh = reinterpret_cast<uint64_t>(fh);
     // Lower files never change: keep their pages across opens.
     // Every write reaches the file through this session and its one kernel
     // inode, so its pages stay right across opens.
     fi->keep_cache = 1;
-    self->Opened(ino, fh->fd.get());
     if (fuse_reply_open(req, fi) != 0) Release(self, fh);
   }
 
@@ -518,11 +520,12 @@ struct FuseOps {
     if (!fd) return ReplyError(req, self, errno);
     if (Status w = WriteAll(fd.get(), *content); !w.ok())
       return ReplyError(req, self, Code(w.error()));
-    auto* fh = self->Adopt(std::make_unique<FileHandle>(std::move(fd), true, node.id));
+    int raw_fd = fd.get();
+    auto* fh = self->Adopt(std::make_unique<FileHandle>(std::move(fd), true, node.id), node.id,
+                           raw_fd);
     fi->fh = reinterpret_cast<uint64_t>(fh);
     fi->direct_io = 1;
     fi->keep_cache = 0;
-    self->Opened(node.id, fh->fd.get());
     if (fuse_reply_open(req, fi) != 0) Release(self, fh);
   }
 
@@ -533,7 +536,7 @@ struct FuseOps {
     auto child_of = ChildOf(req, parent, name);
     if (!child_of) return;
     auto& [node_info, path] = *child_of;
-    auto* node = &node_info;
+    const NodeInfo* node = node_info.get();
     Owner owner = OwnerFor(req, *node, &mode);
     auto file = node->root->Create(path, mode, CachedWriteFlags(self, fi->flags), owner);
     if (!file.ok()) return ReplyError(req, self, Code(file.error()));
@@ -541,9 +544,10 @@ struct FuseOps {
     if (!child.ok()) return ReplyError(req, self, Code(child.error()));
     fuse_entry_param e {};
     e.ino = self->table_.Ref(child->first);
-    auto* fh = self->Adopt(std::make_unique<FileHandle>(std::move(file->fd), false, e.ino));
+    int fd = file->fd.get();
+    auto* fh = self->Adopt(std::make_unique<FileHandle>(std::move(file->fd), false, e.ino),
+                           e.ino, fd);
     fi->fh = reinterpret_cast<uint64_t>(fh);
-    self->Opened(e.ino, fh->fd.get());
     e.attr = child->second;
     e.attr_timeout = e.entry_timeout = Timeout(self, *node);
     if (fuse_reply_create(req, &e, fi) != 0) {
@@ -582,8 +586,7 @@ struct FuseOps {
   }
 
   static void Release(FuseServer* self, FileHandle* fh) {
-    self->Closed(fh->node, fh->fd.get());
-    self->Drop(fh);
+    self->Drop(fh, fh->node, fh->fd.get());
   }
 
   static void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
@@ -636,7 +639,7 @@ struct FuseOps {
         dh->entries.push_back({name, S_IFDIR, 1});
       }
     } else if (!node->unlinked) {
-      dh->unlisted = *node;
+      dh->unlisted = node;
     }
     fi->fh = reinterpret_cast<uint64_t>(dh);
     // The kernel drops a cached listing when the directory changes through
@@ -657,7 +660,7 @@ struct FuseOps {
       for (auto& e : *entries) dh->entries.push_back(std::move(e));
       dh->unlisted.reset();
     }
-    std::optional<NodeInfo> node;
+    NodeSnapshot node;
     if (plus) {
       node = Node(req, ino);
       if (!node) return;
@@ -869,24 +872,21 @@ struct FuseOps {
   }
 };
 
-void FuseServer::Drop(Handle* handle) {
+void FuseServer::Drop(Handle* handle, uint64_t node, int fd) {
+  std::unique_ptr<Handle> dropped;  // destroyed after the lock is released
   std::lock_guard lock(open_mu_);
-  handles_.erase(handle);
-}
-
-void FuseServer::Opened(uint64_t node, int fd) {
-  std::lock_guard lock(open_mu_);
-  open_files_.emplace(node, fd);
-}
-
-void FuseServer::Closed(uint64_t node, int fd) {
-  std::lock_guard lock(open_mu_);
-  auto [begin, end] = open_files_.equal_range(node);
-  for (auto it = begin; it != end; ++it) {
-    if (it->second == fd) {
-      open_files_.erase(it);
-      return;
+  if (fd >= 0) {
+    auto [begin, end] = open_files_.equal_range(node);
+    for (auto it = begin; it != end; ++it) {
+      if (it->second == fd) {
+        open_files_.erase(it);
+        break;
+      }
     }
+  }
+  if (auto it = handles_.find(handle); it != handles_.end()) {
+    dropped = std::move(it->second);
+    handles_.erase(it);
   }
 }
 

@@ -98,17 +98,19 @@ class FuseServer {
  private:
   friend struct FuseOps;
   FuseServer() = default;
+  // Owns a handle given to the kernel. An open file's descriptor (fd >= 0)
+  // is also recorded by node, for fstat after unlink: one lock for both.
   template <typename T>
-  T* Adopt(std::unique_ptr<T> handle) {
+  T* Adopt(std::unique_ptr<T> handle, uint64_t node = 0, int fd = -1) {
     T* raw = handle.get();
     std::lock_guard lock(open_mu_);
     handles_.emplace(raw, std::move(handle));
+    if (fd >= 0) open_files_.emplace(node, fd);
     return raw;
   }
-  void Drop(Handle* handle);
-  // Descriptors of open files by node, for fstat after unlink.
-  void Opened(uint64_t node, int fd);
-  void Closed(uint64_t node, int fd);
+  // Frees a released handle (and forgets its descriptor, fd >= 0). The
+  // handle is destroyed, its descriptor closed, after open_mu_ is dropped.
+  void Drop(Handle* handle, uint64_t node = 0, int fd = -1);
   bool StatOpenFile(uint64_t node, struct stat* st);
   // Directories' last attributes, for one removed while a process sits in it.
   void RememberStat(uint64_t node, const struct stat& st);

@@ -16,19 +16,27 @@ std::string InodeTable::Key(const NodeInfo& info) {
 
 void InodeTable::Pin(uint64_t id, const NodeInfo& info) {
   std::lock_guard lock(mu_);
+  auto pinned = std::make_shared<NodeInfo>(info);
+  pinned->id = id;
   Node node;
-  node.info = info;
-  node.info.id = id;
+  node.info = std::move(pinned);
   node.lookups = UINT64_MAX / 2;  // never reaches 0
-  fixed_[Key(node.info)] = id;
+  fixed_[Key(*node.info)] = id;
   nodes_[id] = std::move(node);
 }
 
-std::optional<NodeInfo> InodeTable::Get(uint64_t id) const {
+NodeSnapshot InodeTable::Get(uint64_t id) const {
   std::lock_guard lock(mu_);
   auto it = nodes_.find(id);
-  if (it == nodes_.end()) return std::nullopt;
+  if (it == nodes_.end()) return nullptr;
   return it->second.info;
+}
+
+void InodeTable::Rename(Node& node, const std::string& path, bool unlinked) {
+  auto info = std::make_shared<NodeInfo>(*node.info);
+  info->path = path;
+  info->unlinked = unlinked;
+  node.info = std::move(info);
 }
 
 uint64_t InodeTable::Ref(const NodeInfo& info) {
@@ -37,10 +45,11 @@ uint64_t InodeTable::Ref(const NodeInfo& info) {
     auto [it, inserted] = fixed_.try_emplace(Key(info), 0);
     if (inserted) {
       it->second = next_id_++;
+      auto made = std::make_shared<NodeInfo>(info);
+      made->id = it->second;
+      made->ino = it->second;
       Node node;
-      node.info = info;
-      node.info.id = it->second;
-      node.info.ino = it->second;
+      node.info = std::move(made);
       nodes_.emplace(it->second, std::move(node));
     }
     ++nodes_.at(it->second).lookups;
@@ -57,9 +66,11 @@ uint64_t InodeTable::Ref(const NodeInfo& info) {
     id = it->second;
   } else {
     id = next_id_++;
+    auto made = std::make_shared<NodeInfo>(info);
+    made->id = id;
+    made->unlinked = false;
     Node node;
-    node.info = info;
-    node.info.id = id;
+    node.info = std::move(made);
     nodes_.emplace(id, std::move(node));
     by_ino_[{root, info.ino}] = id;
   }
@@ -72,8 +83,7 @@ uint64_t InodeTable::Ref(const NodeInfo& info) {
     by_path_[{root, info.path}] = id;
   }
   node.paths.insert(info.path);
-  node.info.path = info.path;
-  node.info.unlinked = false;
+  if (node.info->path != info.path || node.info->unlinked) Rename(node, info.path, false);
   return id;
 }
 
@@ -83,32 +93,32 @@ void InodeTable::DropName(uint64_t id, const std::string& path) {
   Node& node = it->second;
   node.paths.erase(path);
   if (node.paths.empty()) {
-    node.info.unlinked = true;
-  } else if (node.info.path == path) {
-    node.info.path = *node.paths.begin();
+    Rename(node, node.info->path, true);
+  } else if (node.info->path == path) {
+    Rename(node, *node.paths.begin(), node.info->unlinked);
   }
 }
 
-std::optional<NodeInfo> InodeTable::Forget(uint64_t id, uint64_t count) {
+NodeSnapshot InodeTable::Forget(uint64_t id, uint64_t count) {
   std::lock_guard lock(mu_);
   auto it = nodes_.find(id);
-  if (it == nodes_.end()) return std::nullopt;
+  if (it == nodes_.end()) return nullptr;
   Node& node = it->second;
   node.lookups = count >= node.lookups ? 0 : node.lookups - count;
-  if (node.lookups > 0) return std::nullopt;
-  NodeInfo dropped = node.info;
-  if (node.info.kind == NodeKind::kStatus) {
-    fixed_.erase(Key(node.info));
+  if (node.lookups > 0) return nullptr;
+  NodeSnapshot dropped = node.info;
+  if (dropped->kind == NodeKind::kStatus) {
+    fixed_.erase(Key(*dropped));
     nodes_.erase(it);
     return dropped;
   }
-  if (node.info.kind != NodeKind::kUnion) return std::nullopt;
-  const UnionRoot* root = node.info.root.get();
+  if (dropped->kind != NodeKind::kUnion) return nullptr;
+  const UnionRoot* root = dropped->root.get();
   for (const auto& path : node.paths) {
     auto p = by_path_.find({root, path});
     if (p != by_path_.end() && p->second == id) by_path_.erase(p);
   }
-  auto i = by_ino_.find({root, node.info.ino});
+  auto i = by_ino_.find({root, dropped->ino});
   if (i != by_ino_.end() && i->second == id) by_ino_.erase(i);
   nodes_.erase(it);
   return dropped;
@@ -148,7 +158,7 @@ void InodeTable::Move(const UnionRoot* root, const std::string& from, const std:
     Node& node = nodes_.at(id);
     node.paths.erase(path);
     node.paths.insert(renamed);
-    if (node.info.path == path) node.info.path = renamed;
+    if (node.info->path == path) Rename(node, renamed, node.info->unlinked);
     by_path_[{root, renamed}] = id;
   }
 }

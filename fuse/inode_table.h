@@ -17,6 +17,10 @@
 //    open files go on working through their descriptors.
 //  - The table's mutex is held only inside these methods: never across a
 //    UnionRoot call or a fuse_reply_*.
+//  - A node's info is shared, never changed in place: Get hands out the
+//    current one (one reference count, no string copies per request), and
+//    a change (a name moved or dropped) makes a new one, so a request goes
+//    on with the info it got.
 #pragma once
 
 #include <cstdint>
@@ -51,6 +55,9 @@ struct NodeInfo {
   uint64_t ino = 0;                 // st_ino: the file's identity in its root
 };
 
+// A node's info as it was when taken from the table; it never changes.
+using NodeSnapshot = std::shared_ptr<const NodeInfo>;
+
 class InodeTable {
  public:
   static constexpr uint64_t kTopId = 1;
@@ -58,13 +65,13 @@ class InodeTable {
   InodeTable();
   // Adds a node with a fixed id that is never forgotten (the top levels).
   void Pin(uint64_t id, const NodeInfo& info);
-  // A copy of the node's info, or nullopt for an unknown id.
-  std::optional<NodeInfo> Get(uint64_t id) const;
+  // The node's info, or null for an unknown id.
+  NodeSnapshot Get(uint64_t id) const;
   // Finds or makes the node of info (by root and ino for union files),
   // records info.path as one of its names, and raises its lookup count.
   uint64_t Ref(const NodeInfo& info);
-  // Returns the node's info if it was dropped.
-  std::optional<NodeInfo> Forget(uint64_t id, uint64_t count);
+  // Returns the node's info if it was dropped (else null).
+  NodeSnapshot Forget(uint64_t id, uint64_t count);
   // A name moved: re-key it and every name below it.
   void Move(const UnionRoot* root, const std::string& from, const std::string& to);
   void Exchange(const UnionRoot* root, const std::string& a, const std::string& b);
@@ -74,7 +81,7 @@ class InodeTable {
 
  private:
   struct Node {
-    NodeInfo info;
+    NodeSnapshot info;
     uint64_t lookups = 0;
     std::set<std::string> paths;  // kUnion: names known to the kernel
   };
@@ -82,6 +89,8 @@ class InodeTable {
   using InoKey = std::pair<const UnionRoot*, uint64_t>;
   static std::string Key(const NodeInfo& info);
   void DropName(uint64_t id, const std::string& path);  // requires mu_
+  // Replaces node's info by a copy with this name (requires mu_).
+  static void Rename(Node& node, const std::string& path, bool unlinked);
 
   mutable std::mutex mu_;
   uint64_t next_id_ = 16;  // ids below are pinned
