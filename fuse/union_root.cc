@@ -23,6 +23,12 @@ namespace {
 
 std::string ProcFd(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
+// The parent of path (not "/"), as ParentPath, without a copy.
+std::string_view ParentOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == 0 ? std::string_view("/") : std::string_view(path).substr(0, slash);
+}
+
 bool IsUnder(const std::string& path, const std::string& dir) {
   if (dir == "/") return true;
   return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
@@ -86,8 +92,9 @@ Result<bool> UnionRoot::LowerHas(const std::string& path) {
   return lower.has_value();
 }
 
-Result<bool> UnionRoot::LowerBelow(const std::string& dir) {
-  if (auto it = lower_below_.find(dir); it != lower_below_.end()) return it->second;
+Result<bool> UnionRoot::LowerBelow(std::string_view dir_view) {
+  if (auto it = lower_below_.find(dir_view); it != lower_below_.end()) return it->second;
+  const std::string dir(dir_view);
   bool below = false;
   std::optional<struct stat> upper;
   if (upper_) {
@@ -134,7 +141,7 @@ Result<UnionRoot::Node> UnionRoot::Resolve(const std::string& path) {
     ASSIGN_OR_RETURN(node.lower_below, LowerBelow("/"));
     return node;
   }
-  ASSIGN_OR_RETURN(bool parent_below, LowerBelow(ParentPath(path)));
+  ASSIGN_OR_RETURN(bool parent_below, LowerBelow(ParentOf(path)));
   std::optional<struct stat> upper;
   if (upper_) {
     ASSIGN_OR_RETURN(upper, upper_->Stat(path));
@@ -175,7 +182,8 @@ std::string UnionRoot::LowerKey(const std::string& path, const storage::ViewEntr
 }
 
 uint64_t UnionRoot::InoForKey(const std::string& key) {
-  auto [it, inserted] = inos_.emplace(key, next_ino_);
+  // try_emplace: no node is made (and freed) when the key is known.
+  auto [it, inserted] = inos_.try_emplace(key, next_ino_);
   if (inserted) ++next_ino_;
   return it->second;
 }

@@ -148,7 +148,7 @@ class UnionRoot {
 
   explicit UnionRoot(UnionRootOptions options);
   Result<Node> Resolve(const std::string& path);
-  Result<bool> LowerBelow(const std::string& dir);
+  Result<bool> LowerBelow(std::string_view dir);
   // Whether the lower has an entry at path that shows unless the upper
   // hides it (so deleting path needs a whiteout).
   Result<bool> LowerHas(const std::string& path);
@@ -190,8 +190,14 @@ class UnionRoot {
   std::string statfs_dir_;
   std::atomic<FuseStats*> stats_{nullptr};
   std::mutex mu_;
+  // Hashes strings and views alike, so that a lookup by a view (a path's
+  // parent, on every Stat) builds no string.
+  struct PathHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   // Directories known to show (true) or hide (false) lower children.
-  std::unordered_map<std::string, bool> lower_below_;  // guarded by mu_
+  std::unordered_map<std::string, bool, PathHash, std::equal_to<>> lower_below_;  // guarded by mu_
   // st_ino by identity: "L<layer>:<group>" for lower entries, "U<ino>" for
   // upper ones; copy-up maps the new upper identity to the lower ino.
   std::unordered_map<std::string, uint64_t> inos_;  // guarded by mu_

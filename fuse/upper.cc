@@ -65,15 +65,17 @@ Result<std::optional<struct stat>> Upper::Stat(const std::string& path) const {
     if (::fstat(root_fd_.get(), &st) != 0) return Error::FromErrno("stat upper");
     return std::optional<struct stat>(st);
   }
-  auto [parent, name] = SplitPath(path);
-  auto dir = OpenDir(parent);
-  if (!dir.ok()) {
-    if (dir.error().code() == ENOENT || dir.error().code() == ENOTDIR) {
-      return std::optional<struct stat>();
-    }
-    return std::move(dir).error();
+  // As OpenDir(parent), but a missing parent (every lookup below a
+  // lower-only directory) builds no Error; ELOOP: a symlink on the way.
+  size_t slash = path.rfind('/');
+  const std::string parent_rel = slash == 0 ? "." : path.substr(1, slash - 1);
+  UniqueFd dir(OpenBeneath(root_fd_.get(), parent_rel, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0));
+  if (!dir) {
+    if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) return std::optional<struct stat>();
+    return Error::FromErrno("upper " + (slash == 0 ? std::string("/") : path.substr(0, slash)));
   }
-  if (::fstatat(dir->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+  const char* name = path.c_str() + slash + 1;
+  if (::fstatat(dir.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT) return std::optional<struct stat>();
     return Error::FromErrno("stat upper " + path);
   }
