@@ -106,6 +106,7 @@ Status ContainerManager::Reset(const std::string& ref) {
     std::unique_lock lock(c->mu);
     c->cv.wait(lock, [&] { return !c->monitoring; });
   }
+  c->JoinWarmUp();
   const std::string& id = c->config.id;
   Status removed = fuse_.RemoveRoot(fuse::FuseServer::kContainers, id);
   if (!removed.ok() && !removed.error().IsNotFound()) return removed;

@@ -354,7 +354,10 @@ Result<ContainerRecord> ContainerManager::Create(const CreateRequest& request) {
   }
   names_[config.name] = config.id;
   containers_[config.id] = c;
-  WarmUpRoot(fuse_.PathOf(fuse::FuseServer::kContainers, config.id), config);
+  {
+    std::lock_guard warmup(c->warmup_mu);
+    c->warmup = WarmUpRoot(fuse_.PathOf(fuse::FuseServer::kContainers, config.id), config);
+  }
   LogInfo("created container " + config.name + " (" + config.id.substr(0, 12) + ") of " +
           request.image);
   return ContainerRecord{c->config, c->state};
@@ -411,6 +414,7 @@ Status ContainerManager::RemoveLocked(const ContainerPtr& c) {
     // A monitor still recording the last exit writes into the directory.
     c->cv.wait(lock, [&] { return !c->monitoring; });
   }
+  c->JoinWarmUp();
   const std::string& id = c->config.id;
   // Out of the lists first: from here the name is free and ps does not show
   // it, and a `run --rm` waiting for this (unlisted) may answer while the

@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <string>
 
 #include "common/unique_fd.h"
@@ -58,6 +59,16 @@ struct ContainerManager::Container {
   UniqueFd terminal;  // guarded by mu: the run's terminal master (-t), to resize
 
   const std::unique_ptr<ContainerLog> log;
+
+  // The root's warm-up after create (root_warmup.h): joined before the
+  // upper is removed or replaced, and at the latest here.
+  std::mutex warmup_mu;
+  std::thread warmup;  // guarded by warmup_mu
+  void JoinWarmUp() {
+    std::lock_guard lock(warmup_mu);
+    if (warmup.joinable()) warmup.join();
+  }
+  ~Container() { JoinWarmUp(); }
 
   std::string name() const { return config.name; }
   std::string upper_dir() const { return dir + "/upper"; }

@@ -73,8 +73,8 @@ std::vector<MountPoint> MountPoints(const ContainerConfig& config) {
   return points;
 }
 
-void WarmUpRoot(const std::string& root_dir, const ContainerConfig& config) {
-  std::thread([root_dir, args = config.Args(), env = ProcessEnv(config),
+std::thread WarmUpRoot(const std::string& root_dir, const ContainerConfig& config) {
+  return std::thread([root_dir, args = config.Args(), env = ProcessEnv(config),
                workdir = config.workdir.empty() ? std::string("/") : config.workdir,
                points = MountPoints(config)] {
     UniqueFd root(::open(root_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -98,7 +98,7 @@ void WarmUpRoot(const std::string& root_dir, const ContainerConfig& config) {
         (void)oci::MakeFileInRoot(root.get(), p.path);
       }
     }
-  }).detach();
+  });
 }
 
 }  // namespace strata::runtime

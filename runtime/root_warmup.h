@@ -11,12 +11,15 @@
 // (runtime/oci/path_in_root.h), which then finds them there.
 //
 // Thread safety: OpenEntrypoint and MountPoints are plain functions;
-// WarmUpRoot starts a detached thread that owns copies of what it needs. A
-// warm-up that fails (no such file, the root removed meanwhile) changes
-// nothing but the speed of the start, so its errors are dropped.
+// WarmUpRoot starts a thread that owns copies of what it needs, which the
+// caller joins before anything removes or replaces the root's upper (its
+// creates would land there). A warm-up that fails (no such file, the root
+// gone) changes nothing but the speed of the start, so its errors are
+// dropped.
 #pragma once
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/result.h"
@@ -48,7 +51,7 @@ std::vector<MountPoint> MountPoints(const ContainerConfig& config);
 // Reads at most this much of the entrypoint ahead.
 constexpr off_t kMaxPrefetchBytes = 64 << 20;
 
-// Starts the warm-up of config's root at root_dir.
-void WarmUpRoot(const std::string& root_dir, const ContainerConfig& config);
+// Starts the warm-up of config's root at root_dir; join the thread.
+std::thread WarmUpRoot(const std::string& root_dir, const ContainerConfig& config);
 
 }  // namespace strata::runtime
