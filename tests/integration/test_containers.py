@@ -470,6 +470,19 @@ class Layers(ContainerTestCase):
         self.assertIn("/bin/ls", r.stdout, r)
         self.assertIn("No such file", r.stderr, r)
 
+    def test_rm_and_reset_right_after_create_leave_nothing(self):
+        # create warms the new root up on a thread of its own (mount points
+        # made in the upper): rm and reset wait for it, so nothing it makes
+        # lands in a directory being removed.
+        for i in range(8):
+            name = "quick%d" % i
+            self.d.ok("create", "--name", name, "-v", "/tmp:/data/in/a/volume", "busybox", "true")
+            if i % 2:
+                self.d.ok("reset", name)
+            self.d.ok("rm", name)
+        self.assertEqual(self.containers(), [])
+        self.assertEqual(sorted(os.listdir(os.path.join(self.d.root, "containers"))), [])
+
     def test_writable_layer_survives_stop_start_and_a_stratad_restart(self):
         self.start_loop("keeper")
         self.d.ok("exec", "keeper", "sh", "-c", "echo kept > /kept.txt")
