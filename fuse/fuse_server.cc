@@ -322,9 +322,19 @@ struct FuseOps {
       // The kernel also sends the times it keeps of a file it was not
       // writing (its ctime changes with the unlink); they are nobody's to
       // see but fstat's, and an object file is never changed.
-      struct stat fst;
+      struct stat fst {};
       bool times_only = !(to_set & FUSE_SET_ATTR_SIZE) && !r.mode && !r.uid && !r.gid;
-      if (!times_only || !self->StatOpenFile(ino, &fst)) return ReplyError(req, self, ENOENT);
+      if (!times_only) return ReplyError(req, self, ENOENT);
+      if (!self->StatOpenFile(ino, &fst)) {
+        // Nothing holds the file open either: the kernel is writing back
+        // the times it kept of a file whose last name went (a syncfs, the
+        // inode's eviction). They have nowhere to go, and an error would
+        // fail the syncfs that commit and unmount rely on. (Only regular
+        // files' times are kept by the kernel; it does not use this reply.)
+        fst.st_mode = S_IFREG;
+        fst.st_atim = attr->st_atim;
+        fst.st_mtim = attr->st_mtim;
+      }
       fst.st_ino = node->ino;
       fst.st_nlink = 0;
       return (void)fuse_reply_attr(req, &fst, 0);

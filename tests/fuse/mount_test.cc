@@ -12,6 +12,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -154,6 +155,28 @@ BOOST_FIXTURE_TEST_CASE(without_the_writeback_cache_writes_reach_the_upper_at_on
   BOOST_REQUIRE(appended.ok());
   BOOST_REQUIRE(WriteAll(appended->get(), "x:y\n").ok());
   BOOST_TEST(*ReadFile(dir.path() + "/c1/upper/etc/passwd") == "root:x:0:0\nx:y\n");
+}
+
+// The kernel keeps the times of files written through the writeback cache
+// and writes them back at a syncfs, also for a file whose last name is gone
+// and which nothing holds open: that must not fail the syncfs (commit and
+// unmount write back with one).
+BOOST_FIXTURE_TEST_CASE(a_syncfs_after_a_written_file_was_removed_succeeds, Fixture) {
+  BOOST_REQUIRE(::mkdir(Ctr("/scratch").c_str(), 0755) == 0);
+  for (int i = 0; i < 3; ++i) {
+    const std::string path = Ctr("/scratch/f" + std::to_string(i));
+    BOOST_REQUIRE(WriteFileAtomic(path, "written").ok());
+    auto fd = OpenFile(path, O_WRONLY | O_APPEND);
+    BOOST_REQUIRE(fd.ok());
+    BOOST_REQUIRE(WriteAll(fd->get(), " and more").ok());
+  }
+  for (int i = 0; i < 3; ++i) {
+    BOOST_REQUIRE(::unlink(Ctr("/scratch/f" + std::to_string(i)).c_str()) == 0);
+  }
+  BOOST_REQUIRE(::rmdir(Ctr("/scratch").c_str()) == 0);
+  auto root = OpenFile(Ctr("/"), O_RDONLY | O_DIRECTORY);
+  BOOST_REQUIRE(root.ok());
+  BOOST_TEST(::syncfs(root->get()) == 0, std::strerror(errno));
 }
 
 BOOST_FIXTURE_TEST_CASE(a_container_root_writes_to_its_upper, Fixture) {

@@ -447,6 +447,18 @@ class Layers(ContainerTestCase):
         config = self.inspect(self.d, "made:v1")["config"]["config"]
         self.assertEqual(config["Cmd"][0], "sh")
 
+    def test_commit_after_files_were_written_and_removed(self):
+        # Files written and removed leave times in the kernel's writeback
+        # cache that commit's write-back must not trip over.
+        r = self.run_ctr("--name", "churn", "busybox", "sh", "-c",
+                         "mkdir /tmpwork && for i in 1 2 3; do echo $i > /tmpwork/$i; "
+                         "echo more >> /tmpwork/$i; done && rm -r /tmpwork && echo kept > /kept")
+        self.assertEqual(r.rc, 0, r)
+        self.d.ok("commit", "churn", "churned:1")
+        r = self.run_ctr("--rm", "churned:1", "sh", "-c", "cat /kept; ls /tmpwork")
+        self.assertEqual(r.stdout, "kept\n", r)
+        self.assertNotEqual(r.rc, 0, r)
+
     def test_commit_of_a_running_container(self):
         self.run_ctr("-d", "--name", "live", "busybox", "sh", "-c", "echo a > /a; " + LOOP)
         wait_until(lambda: "ready" in self.d.ok("logs", "live").stdout, what="live ready")
