@@ -161,6 +161,22 @@ Result<pid_t> ChildReaper::Spawn(const SpawnOptions& options) {
   return pid;
 }
 
+Result<pid_t> ChildReaper::Fork(const std::function<void()>& body) {
+  pid_t pid = ::fork();
+  if (pid < 0) return Error::FromErrno("fork");
+  if (pid == 0) {
+    ::close_range(3, ~0U, 0);
+    body();
+    ::_exit(0);
+  }
+  {
+    std::lock_guard lock(mu_);
+    spawned_ = true;
+  }
+  spawn_cv_.notify_all();
+  return pid;
+}
+
 std::optional<int> ChildReaper::Wait(pid_t pid, std::optional<std::chrono::milliseconds> timeout,
                                      Clock::time_point since) {
   std::unique_lock lock(mu_);

@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -56,6 +57,15 @@ class ChildReaper {
   ChildReaper& operator=(const ChildReaper&) = delete;
 
   Result<pid_t> Spawn(const SpawnOptions& options);
+  // Runs body in a forked child, which then exits (0), for work that must
+  // not run in stratad's own process: a system call on stratad's own FUSE
+  // mount waits uninterruptibly for the session's answer once the session
+  // has read the request, so a thread caught in one when stratad is killed
+  // keeps the process, and with it /dev/fuse (whose closing would abort
+  // the request), alive for ever. The child closes every inherited
+  // descriptor first, and has only the forking thread: body must not take
+  // locks that other threads of stratad may hold (glibc resets malloc's).
+  Result<pid_t> Fork(const std::function<void()>& body);
 
   // The raw wait status of pid once it has exited (reaped at or after
   // since); nullopt when timeout passes first. Each exit is returned once.

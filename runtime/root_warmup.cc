@@ -1,6 +1,7 @@
 #include "runtime/root_warmup.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -73,30 +74,42 @@ std::vector<MountPoint> MountPoints(const ContainerConfig& config) {
   return points;
 }
 
-std::thread WarmUpRoot(const std::string& root_dir, const ContainerConfig& config) {
-  return std::thread([root_dir, args = config.Args(), env = ProcessEnv(config),
-               workdir = config.workdir.empty() ? std::string("/") : config.workdir,
-               points = MountPoints(config)] {
-    UniqueFd root(::open(root_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!root) return;
-    // First the reads, which the kernel then serves while the rest goes on.
-    struct stat st;
-    if (auto fd = OpenEntrypoint(root.get(), args, env, workdir);
-        fd.ok() && ::fstat(fd->get(), &st) == 0) {
-      // One readahead(2) reads at most the mount's readahead window (which
-      // stratad sets, fuse/read_ahead.h); ask window by window.
-      const auto chunk = static_cast<off_t>(fuse::SpliceableReadSize());
-      const off_t end = std::min<off_t>(st.st_size, kMaxPrefetchBytes);
-      for (off_t off = 0; off < end; off += chunk) {
-        if (::readahead(fd->get(), off, chunk) != 0) break;
+std::thread WarmUpRoot(ChildReaper& reaper, const std::string& root_dir,
+                       const ContainerConfig& config) {
+  return std::thread([&reaper, root_dir, args = config.Args(), env = ProcessEnv(config),
+                      workdir = config.workdir.empty() ? std::string("/") : config.workdir,
+                      points = MountPoints(config)] {
+    // One readahead(2) reads at most the mount's readahead window (which
+    // stratad sets, fuse/read_ahead.h); ask window by window.
+    const auto chunk = static_cast<off_t>(fuse::SpliceableReadSize());
+    auto work = [&] {
+      UniqueFd root(::open(root_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!root) return;
+      // First the reads, which the kernel then serves while the rest goes on.
+      struct stat st;
+      if (auto fd = OpenEntrypoint(root.get(), args, env, workdir);
+          fd.ok() && ::fstat(fd->get(), &st) == 0) {
+        const off_t end = std::min<off_t>(st.st_size, kMaxPrefetchBytes);
+        for (off_t off = 0; off < end; off += chunk) {
+          if (::readahead(fd->get(), off, chunk) != 0) break;
+        }
       }
-    }
-    for (const MountPoint& p : points) {
-      if (p.directory) {
-        (void)oci::MakeDirsInRoot(root.get(), p.path);
-      } else {
-        (void)oci::MakeFileInRoot(root.get(), p.path);
+      for (const MountPoint& p : points) {
+        if (p.directory) {
+          (void)oci::MakeDirsInRoot(root.get(), p.path);
+        } else {
+          (void)oci::MakeFileInRoot(root.get(), p.path);
+        }
       }
+    };
+    // In a child process: the root is stratad's own FUSE mount
+    // (ChildReaper::Fork says why).
+    const auto since = ChildReaper::Clock::now();
+    auto pid = reaper.Fork(work);
+    if (!pid.ok()) return;
+    if (!reaper.Wait(*pid, kWarmUpTimeout, since)) {
+      ::kill(*pid, SIGKILL);
+      (void)reaper.Wait(*pid, kWarmUpTimeout, since);
     }
   });
 }

@@ -10,20 +10,25 @@
 // and returns) and the mount points, made exactly as the runtime makes them
 // (runtime/oci/path_in_root.h), which then finds them there.
 //
+// The work runs in a child process (ChildReaper::Fork: stratad itself must
+// not wait on its own FUSE mount), watched by a thread.
+//
 // Thread safety: OpenEntrypoint and MountPoints are plain functions;
 // WarmUpRoot starts a thread that owns copies of what it needs, which the
 // caller joins before anything removes or replaces the root's upper (its
-// creates would land there). A warm-up that fails (no such file, the root
-// gone) changes nothing but the speed of the start, so its errors are
-// dropped.
+// creates would land there); the reaper must outlive it. A warm-up that
+// fails (no such file, the root gone) changes nothing but the speed of the
+// start, so its errors are dropped.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/result.h"
 #include "common/unique_fd.h"
+#include "runtime/child_reaper.h"
 
 namespace strata::runtime {
 
@@ -51,7 +56,11 @@ std::vector<MountPoint> MountPoints(const ContainerConfig& config);
 // Reads at most this much of the entrypoint ahead.
 constexpr off_t kMaxPrefetchBytes = 64 << 20;
 
+// How long the watching thread waits for the child before killing it.
+constexpr std::chrono::seconds kWarmUpTimeout{30};
+
 // Starts the warm-up of config's root at root_dir; join the thread.
-std::thread WarmUpRoot(const std::string& root_dir, const ContainerConfig& config);
+std::thread WarmUpRoot(ChildReaper& reaper, const std::string& root_dir,
+                       const ContainerConfig& config);
 
 }  // namespace strata::runtime
