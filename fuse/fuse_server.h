@@ -77,6 +77,9 @@ class FuseServer {
   // sees them. Must not be called from a session thread.
   Status WriteBack(const std::string& category, const std::string& name);
   std::string PathOf(const std::string& category, const std::string& name) const;
+  // The mount's largest read request, which is also its readahead window
+  // (read_ahead.h).
+  size_t max_read() const { return max_read_; }
 
   // What mnt/status shows (empty without a source). The source must stay
   // alive until it is replaced: this waits for the reads using the old one.

@@ -185,13 +185,13 @@ Result<json::object> BuildSpec(const ContainerConfig& config, const BundleInputs
   add({"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}});
   std::vector<BundleMount> files;
   if (!in.resolv_conf_file.empty()) {
-    files.push_back({"/etc/resolv.conf", "bind", in.resolv_conf_file, {"rbind", "rprivate"}});
+    files.push_back({kResolvConfMount, "bind", in.resolv_conf_file, {"rbind", "rprivate"}});
   }
   if (!in.hostname_file.empty()) {
-    files.push_back({"/etc/hostname", "bind", in.hostname_file, {"rbind", "rprivate"}});
+    files.push_back({kHostnameMount, "bind", in.hostname_file, {"rbind", "rprivate"}});
   }
   if (!in.hosts_file.empty()) {
-    files.push_back({"/etc/hosts", "bind", in.hosts_file, {"rbind", "rprivate"}});
+    files.push_back({kHostsMount, "bind", in.hosts_file, {"rbind", "rprivate"}});
   }
   // A volume at one of these paths replaces stratad's file.
   for (const auto& f : files) {
@@ -201,7 +201,7 @@ Result<json::object> BuildSpec(const ContainerConfig& config, const BundleInputs
     if (!shadowed) add(f);
   }
   if (!in.status_dir.empty()) {
-    add({"/run/strata",
+    add({kStatusMount,
          "bind",
          in.status_dir,
          {"rbind", "ro", "nosuid", "nodev", "noexec", "rprivate"}});

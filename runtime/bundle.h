@@ -35,6 +35,13 @@
 
 namespace strata::runtime {
 
+// Where every container gets stratad's network files and its status
+// directory mounted (root_warmup.h makes them ahead).
+inline constexpr const char* kResolvConfMount = "/etc/resolv.conf";
+inline constexpr const char* kHostnameMount = "/etc/hostname";
+inline constexpr const char* kHostsMount = "/etc/hosts";
+inline constexpr const char* kStatusMount = "/run/strata";
+
 // A mount of the spec (what the runtime is told), destination resolved.
 struct BundleMount {
   std::string destination;

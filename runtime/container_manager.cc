@@ -356,8 +356,8 @@ Result<ContainerRecord> ContainerManager::Create(const CreateRequest& request) {
   containers_[config.id] = c;
   {
     std::lock_guard warmup(c->warmup_mu);
-    c->warmup =
-        WarmUpRoot(reaper_, fuse_.PathOf(fuse::FuseServer::kContainers, config.id), config);
+    c->warmup = WarmUpRoot(reaper_, fuse_.PathOf(fuse::FuseServer::kContainers, config.id),
+                           config, fuse_.max_read());
   }
   LogInfo("created container " + config.name + " (" + config.id.substr(0, 12) + ") of " +
           request.image);

@@ -8,7 +8,6 @@
 #include <thread>
 
 #include "common/fs.h"
-#include "fuse/read_ahead.h"
 #include "runtime/bundle.h"
 #include "runtime/container_record.h"
 #include "runtime/oci/path_in_root.h"
@@ -55,12 +54,12 @@ Result<UniqueFd> OpenEntrypoint(int root_fd, const std::vector<std::string>& arg
 
 std::vector<MountPoint> MountPoints(const ContainerConfig& config) {
   std::vector<MountPoint> points = {{"/proc", true}, {"/dev", true}, {"/sys", true}};
-  for (const char* file : {"/etc/resolv.conf", "/etc/hostname", "/etc/hosts"}) {
+  for (const char* file : {kResolvConfMount, kHostnameMount, kHostsMount}) {
     bool shadowed = false;
     for (const Mount& m : config.mounts) shadowed |= m.destination == file;
     if (!shadowed) points.push_back({file, false});
   }
-  points.push_back({"/run/strata", true});
+  points.push_back({kStatusMount, true});
   for (const Mount& m : config.mounts) {
     bool directory = true;
     if (m.type == Mount::Type::kBind) {
@@ -75,13 +74,11 @@ std::vector<MountPoint> MountPoints(const ContainerConfig& config) {
 }
 
 std::thread WarmUpRoot(ChildReaper& reaper, const std::string& root_dir,
-                       const ContainerConfig& config) {
+                       const ContainerConfig& config, size_t readahead_window) {
   return std::thread([&reaper, root_dir, args = config.Args(), env = ProcessEnv(config),
                       workdir = config.workdir.empty() ? std::string("/") : config.workdir,
-                      points = MountPoints(config)] {
-    // One readahead(2) reads at most the mount's readahead window (which
-    // stratad sets, fuse/read_ahead.h); ask window by window.
-    const auto chunk = static_cast<off_t>(fuse::SpliceableReadSize());
+                      points = MountPoints(config),
+                      chunk = static_cast<off_t>(readahead_window)] {
     auto work = [&] {
       UniqueFd root(::open(root_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
       if (!root) return;
@@ -89,8 +86,9 @@ std::thread WarmUpRoot(ChildReaper& reaper, const std::string& root_dir,
       struct stat st;
       if (auto fd = OpenEntrypoint(root.get(), args, env, workdir);
           fd.ok() && ::fstat(fd->get(), &st) == 0) {
+        // Window by window: one readahead(2) reads at most one.
         const off_t end = std::min<off_t>(st.st_size, kMaxPrefetchBytes);
-        for (off_t off = 0; off < end; off += chunk) {
+        for (off_t off = 0; chunk > 0 && off < end; off += chunk) {
           if (::readahead(fd->get(), off, chunk) != 0) break;
         }
       }

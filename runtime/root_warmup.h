@@ -60,7 +60,8 @@ constexpr off_t kMaxPrefetchBytes = 64 << 20;
 constexpr std::chrono::seconds kWarmUpTimeout{30};
 
 // Starts the warm-up of config's root at root_dir; join the thread.
+// readahead_window: the mount's (one readahead(2) reads at most that much).
 std::thread WarmUpRoot(ChildReaper& reaper, const std::string& root_dir,
-                       const ContainerConfig& config);
+                       const ContainerConfig& config, size_t readahead_window);
 
 }  // namespace strata::runtime

@@ -30,7 +30,7 @@
 // no process is left. Parent directories ("strata") stay.
 //
 // Thread safety: none needed; strata-runtime is single-threaded. The object
-// is copied into forked children (Join runs there).
+// is copied into forked children (JoinSelf runs there).
 #pragma once
 
 #include <sys/types.h>
