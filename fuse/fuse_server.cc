@@ -838,6 +838,20 @@ struct FuseOps {
     fuse_reply_write(req, static_cast<size_t>(n));
   }
 
+  // The session's I/O over io_uring (uring_channel.h); libfuse passes the
+  // session's userdata.
+  static ssize_t IoRead(int fd, void* buf, size_t len, void* userdata) {
+    return static_cast<FuseServer*>(userdata)->uring_->Read(fd, buf, len);
+  }
+  static ssize_t IoWritev(int fd, struct iovec* iov, int count, void* userdata) {
+    return static_cast<FuseServer*>(userdata)->uring_->Writev(fd, iov, count);
+  }
+  static ssize_t IoSpliceSend(int fdin, off_t* offin, int fdout, off_t* offout, size_t len,
+                              unsigned int flags, void* userdata) {
+    return static_cast<FuseServer*>(userdata)->uring_->SpliceSend(fdin, offin, fdout, offout, len,
+                                                                  flags);
+  }
+
   static fuse_lowlevel_ops Table() {
     fuse_lowlevel_ops ops {};
     ops.init = init;
@@ -974,6 +988,26 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Start(const FuseServerOptions& o
     server->session_ = nullptr;
     return Error(EIO, "mount FUSE at " + options.mountpoint + " failed (is /dev/fuse available?)");
   }
+  if (options.io_uring) {
+    std::string note;
+    bool allowed = UringChannel::KernelAllows(true, &note);
+    if (!note.empty()) (allowed ? LogInfo : LogWarning)("FUSE over io_uring: " + note);
+    if (allowed) {
+      // The session keeps its descriptor; the channel reads and writes it
+      // until the rings take over.
+      const int device = fuse_session_fd(server->session_);
+      server->uring_ = std::make_unique<UringChannel>(server->session_, device,
+                                                      options.uring_workers_per_cpu);
+      fuse_custom_io io {};
+      io.read = FuseOps::IoRead;
+      io.writev = FuseOps::IoWritev;
+      io.splice_send = FuseOps::IoSpliceSend;
+      if (fuse_session_custom_io(server->session_, &io, device) != 0) {
+        LogWarning("FUSE over io_uring: libfuse refused a custom I/O layer");
+        server->uring_.reset();
+      }
+    }
+  }
   FuseServer* raw = server.get();
   server->loop_ = std::thread([raw] {
     fuse_loop_config* cfg = fuse_loop_cfg_create();
@@ -1000,8 +1034,11 @@ void FuseServer::Stop() {
   // Unmounting makes the loop's read of /dev/fuse return, so it ends.
   fuse_session_unmount(session_);
   if (loop_.joinable()) loop_.join();
+  if (uring_) uring_->Stop();
   fuse_session_destroy(session_);
   session_ = nullptr;
+  // The kernel let go of the rings' buffers when their workers ended.
+  uring_.reset();
 }
 
 FuseServer::~FuseServer() { Stop(); }

@@ -34,6 +34,7 @@
 #include "fuse/inode_table.h"
 #include "fuse/status_source.h"
 #include "fuse/union_root.h"
+#include "fuse/uring_channel.h"
 
 struct fuse_session;
 
@@ -52,6 +53,12 @@ struct FuseServerOptions {
   // (docs/fuse.md, Durability). Off: every write(2) reaches the upper
   // before it returns.
   bool writeback_cache = true;
+  // Requests over io_uring queues, one per CPU (uring_channel.h), when the
+  // kernel has them; turns on fuse's enable_uring module parameter.
+  bool io_uring = true;
+  // Workers (each with a ring entry and a max_read-sized buffer) per CPU;
+  // 0: 4, fewer on hosts with many CPUs.
+  unsigned uring_workers_per_cpu = 0;
 };
 
 class FuseServer {
@@ -87,6 +94,8 @@ class FuseServer {
 
   void Stop();
   const FuseStats& stats() const { return stats_; }
+  // Requests served over io_uring (0 when the session uses /dev/fuse only).
+  uint64_t uring_requests() const { return uring_ ? uring_->requests() : 0; }
 
   // Detaches a FUSE mount left at dir by a crashed process (ENOTCONN).
   static Status CleanStaleMount(const std::string& dir);
@@ -131,6 +140,7 @@ class FuseServer {
 
   FuseServerOptions options_;
   struct fuse_session* session_ = nullptr;
+  std::unique_ptr<UringChannel> uring_;  // its I/O layer, when io_uring is on
   std::thread loop_;
   std::atomic<bool> stopped_{false};
   std::atomic<bool> writeback_{false};  // the kernel caches writes (set at init)

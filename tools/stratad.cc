@@ -126,6 +126,11 @@ int Main(int argc, char** argv) {
                  "the kernel gathers container writes before they reach the upper: faster, "
                  "but writes not yet written back are lost if stratad dies (on|off)")
       ->capture_default_str();
+  bool fuse_io_uring = true;
+  app.add_option("--fuse-io-uring", fuse_io_uring,
+                 "FUSE requests over io_uring, one queue per CPU, where the kernel has it "
+                 "(Linux 6.14+; turns on fuse's enable_uring module parameter) (on|off)")
+      ->capture_default_str();
   bool debug = false;
   app.add_flag("--debug", debug,
                "log debug lines too (each registry response: method, URL, HTTP version, status)");
@@ -166,7 +171,10 @@ int Main(int argc, char** argv) {
   }
   // The union filesystem: image views and container roots under <root>/mnt.
   auto fuse = fuse::FuseServer::Start(
-      {.mountpoint = root + "/mnt", .statfs_dir = root, .writeback_cache = fuse_writeback});
+      {.mountpoint = root + "/mnt",
+       .statfs_dir = root,
+       .writeback_cache = fuse_writeback,
+       .io_uring = fuse_io_uring});
   if (!fuse.ok()) return Fail("FUSE: " + fuse.error().message());
   auto mounts = runtime::ImageMounts::Open(**store, **fuse);
   if (!mounts.ok()) return Fail("mounts: " + mounts.error().message());

@@ -38,7 +38,7 @@ struct Fixture {
   std::unique_ptr<FuseServer> server;
   std::string mnt;
 
-  explicit Fixture(bool writeback_cache = true) {
+  explicit Fixture(bool writeback_cache = true, bool io_uring = true) {
     if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
       BOOST_TEST_MESSAGE("needs root and /dev/fuse; skipped");
       std::exit(77);
@@ -63,8 +63,10 @@ struct Fixture {
     chain = (*store->index().GetImage(*id))->chain;
 
     mnt = dir.path() + "/mnt";
-    auto started = FuseServer::Start(
-        {.mountpoint = mnt, .statfs_dir = dir.path(), .writeback_cache = writeback_cache});
+    auto started = FuseServer::Start({.mountpoint = mnt,
+                                      .statfs_dir = dir.path(),
+                                      .writeback_cache = writeback_cache,
+                                      .io_uring = io_uring});
     BOOST_REQUIRE_MESSAGE(started.ok(), testing::ErrorText(started));
     server = std::move(started).value();
     UnionRootOptions view;
@@ -86,6 +88,11 @@ struct Fixture {
 
 struct WriteThroughFixture : Fixture {
   WriteThroughFixture() : Fixture(/*writeback_cache=*/false) {}
+};
+
+// Requests through /dev/fuse only, as on kernels without FUSE over io_uring.
+struct DevFuseFixture : Fixture {
+  DevFuseFixture() : Fixture(/*writeback_cache=*/true, /*io_uring=*/false) {}
 };
 
 std::set<std::string> List(const std::string& path) {
@@ -179,7 +186,13 @@ BOOST_FIXTURE_TEST_CASE(a_syncfs_after_a_written_file_was_removed_succeeds, Fixt
   BOOST_TEST(::syncfs(root->get()) == 0, std::strerror(errno));
 }
 
-BOOST_FIXTURE_TEST_CASE(a_container_root_writes_to_its_upper, Fixture) {
+namespace {
+
+// What a container does to its root, and what the upper and the image show.
+void WriteThroughAContainerRoot(Fixture& f) {
+  auto Ctr = [&](const std::string& p) { return f.Ctr(p); };
+  auto Img = [&](const std::string& p) { return f.Img(p); };
+  const std::string dir_path = f.dir.path();
   {
     int fd = ::open(Ctr("/etc/passwd").c_str(), O_WRONLY | O_APPEND);
     BOOST_REQUIRE(fd >= 0);
@@ -187,7 +200,7 @@ BOOST_FIXTURE_TEST_CASE(a_container_root_writes_to_its_upper, Fixture) {
     ::close(fd);
   }
   BOOST_TEST(*ReadFile(Ctr("/etc/passwd")) == "root:x:0:0\nx\n");
-  BOOST_TEST(*ReadFile(dir.path() + "/c1/upper/etc/passwd") == "root:x:0:0\nx\n");
+  BOOST_TEST(*ReadFile(dir_path + "/c1/upper/etc/passwd") == "root:x:0:0\nx\n");
   BOOST_TEST(*ReadFile(Img("/etc/passwd")) == "root:x:0:0\n");  // the image is unchanged
   BOOST_REQUIRE(WriteFileAtomic(Ctr("/tmp/new"), "fresh").ok());
   BOOST_TEST(*ReadFile(Ctr("/tmp/new")) == "fresh");
@@ -208,13 +221,53 @@ BOOST_FIXTURE_TEST_CASE(a_container_root_writes_to_its_upper, Fixture) {
   ::close(fd);
   // statfs reports the filesystem behind the upper.
   struct statvfs want, got;
-  BOOST_REQUIRE(::statvfs((dir.path() + "/c1/upper").c_str(), &want) == 0);
+  BOOST_REQUIRE(::statvfs((dir_path + "/c1/upper").c_str(), &want) == 0);
   BOOST_REQUIRE(::statvfs(Ctr("/").c_str(), &got) == 0);
   BOOST_TEST(got.f_blocks == want.f_blocks);
   // xattrs.
   BOOST_REQUIRE(::setxattr(Ctr("/d").c_str(), "user.k", "v", 1, 0) == 0);
   char v[4] = {};
   BOOST_TEST(::getxattr(Ctr("/d").c_str(), "user.k", v, sizeof v) == 1);
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(a_container_root_writes_to_its_upper, Fixture) {
+  WriteThroughAContainerRoot(*this);
+}
+
+BOOST_FIXTURE_TEST_CASE(over_dev_fuse_alone_a_container_root_works_the_same, DevFuseFixture) {
+  WriteThroughAContainerRoot(*this);
+  BOOST_TEST(server->uring_requests() == 0u);
+}
+
+// The kernel's enable_uring parameter is the sign that it has FUSE over
+// io_uring; the fixture's session turned it on.
+BOOST_FIXTURE_TEST_CASE(requests_travel_over_io_uring_when_the_kernel_has_it, Fixture) {
+  const bool kernel_has_it = ::access("/sys/module/fuse/parameters/enable_uring", F_OK) == 0;
+  // The rings take over once every CPU's queue has registered, just after
+  // the session's INIT.
+  struct stat st;
+  for (int i = 0; i < 500 && server->uring_requests() < 100; ++i) {
+    BOOST_REQUIRE(::stat(Ctr("/etc/passwd").c_str(), &st) == 0);
+    BOOST_REQUIRE(*ReadFile(Img("/etc/passwd")) == "root:x:0:0\n");
+    if (server->uring_requests() == 0) ::usleep(10'000);
+  }
+  if (kernel_has_it) {
+    BOOST_TEST(server->uring_requests() >= 100u);
+    // Large replies (reads through libfuse's splice) and large requests
+    // (writes) fit the ring's buffers.
+    BOOST_TEST(*ReadFile(Img("/etc/big")) == std::string(3 << 20, 'q'));
+    std::string big(5 << 20, 'w');
+    BOOST_REQUIRE(WriteFileAtomic(Ctr("/tmp/big"), big).ok());
+    auto root = OpenFile(Ctr("/"), O_RDONLY | O_DIRECTORY);
+    BOOST_REQUIRE(root.ok());
+    BOOST_REQUIRE(::syncfs(root->get()) == 0);  // the writeback cache's writes go out
+    BOOST_TEST(*ReadFile(dir.path() + "/c1/upper/tmp/big") == big);
+    BOOST_TEST(*ReadFile(Ctr("/tmp/big")) == big);
+  } else {
+    BOOST_TEST(server->uring_requests() == 0u);
+  }
 }
 
 BOOST_FIXTURE_TEST_CASE(concurrent_readers_and_writers, Fixture) {

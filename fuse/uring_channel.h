@@ -1,0 +1,102 @@
+// FUSE over io_uring (Linux 6.14+): the session's requests travel through
+// one io_uring queue per CPU instead of reads and writes of /dev/fuse.
+//
+// Why: the kernel puts a request on the queue of the CPU its caller runs
+// on, and a session thread pinned to that CPU takes it, then commits the
+// reply and fetches the next request in one io_uring_enter. Caller and
+// server meet on one CPU. Through /dev/fuse, any idle session thread takes
+// a request, usually on another CPU, and every request then costs two
+// cross-CPU wake-ups. In a VM, whose idle vCPUs halt, those wake-ups cost
+// more than the request: pinning stratad and a `find` to one CPU made the
+// bench's warm walk 3.5x faster (docs/fuse.md, "Over io_uring").
+//
+// Debian 12's libfuse (3.14) predates the protocol, so it is added under
+// the session as its custom I/O layer (fuse_session_custom_io over the
+// session's own /dev/fuse descriptor):
+// - INIT still goes through /dev/fuse. When the kernel's INIT request
+//   offers FUSE_OVER_IO_URING, the reply asks for it; once the reply is
+//   written, worker threads register their ring entries, and when every
+//   CPU's queue has one the kernel sends requests through the rings.
+// - A ring request is rebuilt into the /dev/fuse layout (header, the
+//   op's own struct, then the payload, which the kernel wrote in place)
+//   and handed to fuse_session_process_buf on the worker thread; the
+//   reply that libfuse writes (writev or splice_send) on that thread is
+//   copied into the entry and committed with the next fetch.
+// - FORGET and INTERRUPT stay on /dev/fuse (the kernel's choice), and so
+//   does every notification; the session's /dev/fuse loop keeps running
+//   for them.
+//
+// Each CPU's queue has several workers, each with one entry, so a slow
+// request (a large copy-up, an fsync) holds up only its own worker.
+//
+// The kernel lets servers use io_uring only while fuse's enable_uring
+// module parameter is on; KernelAllows turns it on when asked.
+//
+// Thread safety: the I/O methods are called from any session thread.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+struct fuse_session;
+struct io_uring_sqe;
+
+namespace strata::fuse {
+
+class UringChannel {
+ public:
+  // Whether this kernel lets FUSE servers use io_uring. With enable, the
+  // module parameter is turned on when it is off (needs root). *note says
+  // why not, or that it was turned on.
+  static bool KernelAllows(bool enable, std::string* note);
+
+  // device: the session's /dev/fuse descriptor; workers_per_cpu 0 picks.
+  UringChannel(fuse_session* session, int device, unsigned workers_per_cpu);
+  ~UringChannel();
+  UringChannel(const UringChannel&) = delete;
+  UringChannel& operator=(const UringChannel&) = delete;
+
+  // The session's custom I/O layer.
+  ssize_t Read(int fd, void* buf, size_t len);
+  ssize_t Writev(int fd, struct iovec* iov, int count);
+  ssize_t SpliceSend(int fdin, off_t* offin, int fdout, off_t* offout, size_t len,
+                     unsigned int flags);
+
+  // Ends the workers. Call once the session is unmounted.
+  void Stop();
+
+  // Requests served through the rings.
+  uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Entry;
+  struct Worker;
+
+  void StartWorkers();
+  void Run(Worker* worker);
+  void Serve(Worker* worker);
+  static void Stage(Entry* entry, const struct iovec* iov, int count);
+  static void PrepCommand(struct io_uring_sqe* sqe, int device, Entry* entry, uint32_t op,
+                          uint16_t qid);
+  static thread_local Entry* current_;
+
+  fuse_session* session_;
+  int device_;
+  unsigned workers_per_cpu_;
+  std::atomic<bool> offered_{false};        // the kernel's INIT request offered io_uring
+  std::atomic<uint64_t> init_unique_{0};    // the INIT request's id, while its reply is due
+  size_t payload_size_ = 0;                 // from the INIT reply
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> requests_{0};
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace strata::fuse
