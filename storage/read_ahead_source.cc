@@ -5,8 +5,8 @@
 
 namespace strata::storage {
 
-ReadAheadSource::ReadAheadSource(ByteSource* inner, size_t chunk_size, size_t depth)
-    : inner_(inner), chunk_size_(std::max<size_t>(chunk_size, 1)) {
+ReadAheadSource::ReadAheadSource(ByteSource* inner, size_t chunk_size, size_t depth, Hash hash)
+    : inner_(inner), chunk_size_(std::max<size_t>(chunk_size, 1)), hash_(hash == Hash::kYes) {
   free_.resize(std::max<size_t>(depth, 1));
   thread_ = std::thread([this] { Produce(); });
 }
@@ -40,7 +40,7 @@ void ReadAheadSource::Produce() {
     }
     if (!chunk.data) chunk.data = std::make_unique<char[]>(chunk_size_);
     Result<size_t> got = inner_->Read(chunk.data.get(), chunk_size_);
-    if (got.ok()) sha_.Update({chunk.data.get(), *got});
+    if (got.ok() && hash_) sha_.Update({chunk.data.get(), *got});
     {
       std::lock_guard lock(mu_);
       if (!got.ok()) {

@@ -15,6 +15,11 @@
 // chunk_size bytes are held. Finish() is the sha256 of what the thread read
 // from `inner`: what Read handed out, once Read has returned 0.
 //
+// With Hash::kNo the thread does not hash (Finish() must not be called):
+// for a producer that is already the busier of the two threads (a pull's
+// download + sha256 + gunzip), the caller hashes on the reader's side
+// (ImportLayer's ByteSource overload), which balances the two cores.
+//
 // Thread safety: one reader thread (besides the internal one).
 #pragma once
 
@@ -33,7 +38,10 @@ namespace strata::storage {
 
 class ReadAheadSource : public DigestingSource {
  public:
-  explicit ReadAheadSource(ByteSource* inner, size_t chunk_size = 1 << 18, size_t depth = 8);
+  enum class Hash { kYes, kNo };
+  explicit ReadAheadSource(ByteSource* inner, size_t chunk_size = 1 << 18, size_t depth = 8,
+                           Hash hash = Hash::kYes);
+  ReadAheadSource(ByteSource* inner, Hash hash) : ReadAheadSource(inner, 1 << 18, 8, hash) {}
   ~ReadAheadSource() override;
   ReadAheadSource(const ReadAheadSource&) = delete;
   ReadAheadSource& operator=(const ReadAheadSource&) = delete;
@@ -54,6 +62,7 @@ class ReadAheadSource : public DigestingSource {
 
   ByteSource* inner_;
   const size_t chunk_size_;
+  const bool hash_;
   std::mutex mu_;
   std::condition_variable filled_cv_;  // a chunk, the end or an error is ready
   std::condition_variable free_cv_;    // a chunk was handed back, or stop

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -10,6 +11,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include "common/fs.h"
@@ -125,6 +127,65 @@ Result<Digest> Store::ResolveImage(const std::string& ref) {
 Result<Digest> Store::CommitImage(const NewImage& image) {
   std::lock_guard lock(commit_mu_);
   const Digest image_id = Sha256::Of(image.config);
+
+  // The config and manifest go into blobs/ first, without an fsync each:
+  // the one syncfs below makes them durable with the objects, and runs on a
+  // thread of its own while the batch is built (the view of a big layer
+  // takes tens of ms of CPU, the syncfs as long in the kernel's writeback).
+  // On any failure below, the blobs written here go again.
+  std::vector<std::string> written_blobs;
+  struct BlobCleanup {
+    std::vector<std::string>& paths;
+    bool armed = true;
+    ~BlobCleanup() {
+      if (armed) {
+        for (const auto& path : paths) ::unlink(path.c_str());
+      }
+    }
+  } blob_cleanup{written_blobs};
+  bool blobs_synced = true;  // by the syncfs of the objects' filesystem
+  for (const std::string* blob : {&image.config, &image.manifest}) {
+    if (blob->empty()) continue;
+    const Digest digest = Sha256::Of(*blob);
+    std::string path = blob_path(digest);
+    if (PathExists(path)) {
+      // A blob written by an import that crashed before its syncfs may be
+      // cut short: kept only if it is whole.
+      auto stored = ReadFile(path);
+      if (stored.ok() && *stored == *blob) continue;
+    }
+    RETURN_IF_ERROR(ReplaceFile(path, *blob, 0444));
+    written_blobs.push_back(path);
+  }
+  if (!written_blobs.empty()) {
+    struct stat blobs_st, objects_st;
+    const std::string dir = root_ + "/blobs/sha256";
+    if (::stat(dir.c_str(), &blobs_st) != 0 ||
+        ::stat((root_ + "/objects").c_str(), &objects_st) != 0 ||
+        blobs_st.st_dev != objects_st.st_dev) {
+      blobs_synced = false;  // another filesystem: fsynced one by one below
+    }
+  }
+  // Objects (and blobs) become durable before any record names them
+  // (invariant 1): the batch is written only once this has returned.
+  Status synced = Ok();
+  std::thread syncer([&] {
+    synced = objects_->Sync();
+    if (synced.ok() && !blobs_synced) {
+      for (const auto& path : written_blobs) {
+        synced = FsyncPath(path);
+        if (!synced.ok()) return;
+      }
+      synced = FsyncPath(root_ + "/blobs/sha256");
+    }
+  });
+  struct Joiner {
+    std::thread& t;
+    ~Joiner() {
+      if (t.joinable()) t.join();
+    }
+  } joiner{syncer};
+
   std::map<Digest, const LayerContents*> fresh;
   for (const LayerContents* layer : image.new_layers) fresh[layer->diff_id] = layer;
 
@@ -189,33 +250,16 @@ Result<Digest> Store::CommitImage(const NewImage& image) {
     record.size = view_bytes;
     record.created = ::time(nullptr);
   }
-  std::vector<std::string> written_blobs;
-  auto remove_written = [&] {
-    for (const auto& path : written_blobs) ::unlink(path.c_str());
-  };
   if (!image.manifest.empty()) record.manifest = Sha256::Of(image.manifest);
-  for (const std::string* blob : {&image.config, &image.manifest}) {
-    if (blob->empty()) continue;
-    std::string path = blob_path(Sha256::Of(*blob));
-    if (PathExists(path)) continue;
-    Status st = WriteFileAtomic(path, *blob, 0444);
-    if (!st.ok()) {
-      remove_written();
-      return std::move(st).error();
-    }
-    written_blobs.push_back(path);
-  }
   batch.PutImage(record);
   for (const auto& tag : image.tags) batch.PutTag(tag, image_id);
   for (const auto& [compressed, diff_id] : image.blobs) batch.PutBlob(compressed, diff_id);
 
-  // Objects become durable before any record names them (invariant 1).
-  Status st = objects_->Sync();
+  syncer.join();
+  Status st = synced;
   if (st.ok()) st = index_->Write(batch);
-  if (!st.ok()) {
-    remove_written();
-    return std::move(st).error().Context("commit image " + image_id.str());
-  }
+  if (!st.ok()) return std::move(st).error().Context("commit image " + image_id.str());
+  blob_cleanup.armed = false;
   for (const LayerContents* layer : image.new_layers) objects_->Release(layer->created_objects);
   return image_id;
 }

@@ -188,6 +188,19 @@ BOOST_AUTO_TEST_CASE(read_ahead_hands_out_the_same_bytes) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(read_ahead_without_hashing_hands_out_the_same_bytes) {
+  // Hash::kNo (a pull): the reader hashes, as ImportLayer's ByteSource
+  // overload does, and gets the digest of the whole stream.
+  const std::string data = SampleData(3 << 20, 11);
+  StringSource input(data, 54321);
+  ReadAheadSource ahead(&input, ReadAheadSource::Hash::kNo);
+  HashingSource hashed(&ahead);
+  auto back = ReadAll(hashed, 10000);
+  BOOST_REQUIRE_MESSAGE(back.ok(), testing::ErrorText(back));
+  BOOST_TEST((*back == data));
+  BOOST_TEST((hashed.Finish() == Sha256::Of(data)));
+}
+
 BOOST_AUTO_TEST_CASE(read_ahead_delivers_the_data_before_the_error) {
   const std::string data = SampleData(1 << 20, 10);
   FailingSource input(data, 600000);
