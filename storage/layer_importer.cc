@@ -215,7 +215,7 @@ Result<LayerContents> ImportLayer(ObjectStore& objects, DigestingSource& hashed,
       if (e.type == EntryType::kRegular) {
         e.size = h.size;
         if (h.size > 0) {
-          auto writer = objects.NewWriter();
+          auto writer = objects.NewWriter(h.size);
           for (;;) {
             ASSIGN_OR_RETURN(size_t got, reader.ReadData(buf.data(), buf.size()));
             if (got == 0) break;

@@ -65,6 +65,45 @@ Result<std::unique_ptr<ObjectStore>> ObjectStore::Open(ObjectStoreOptions option
   return std::unique_ptr<ObjectStore>(new ObjectStore(std::move(options), std::move(dir)));
 }
 
+ObjectStore::~ObjectStore() {
+  {
+    std::lock_guard lock(wb_mu_);
+    wb_stop_ = true;
+  }
+  wb_cv_.notify_all();
+  if (wb_thread_.joinable()) wb_thread_.join();
+}
+
+void ObjectStore::NoteCreated(uint64_t size) {
+  std::lock_guard lock(wb_mu_);
+  wb_files_ += 1;
+  wb_bytes_ += size;
+  if (wb_files_ < kWritebackFiles && wb_bytes_ < kWritebackBytes) return;
+  wb_files_ = 0;
+  wb_bytes_ = 0;
+  wb_wanted_ = true;
+  if (!wb_thread_.joinable()) {
+    wb_thread_ = std::thread([this] { WritebackLoop(); });
+  } else {
+    wb_cv_.notify_one();
+  }
+}
+
+void ObjectStore::WritebackLoop() {
+  std::unique_lock lock(wb_mu_);
+  for (;;) {
+    wb_cv_.wait(lock, [&] { return wb_wanted_ || wb_stop_; });
+    if (wb_stop_) return;
+    wb_wanted_ = false;
+    lock.unlock();
+    // Starts (and waits for) the writeback of what is dirty now; an error
+    // here is Sync()'s to report.
+    (void)::syncfs(dir_fd_.get());
+    writeback_passes_.fetch_add(1);
+    lock.lock();
+  }
+}
+
 std::string ObjectStore::PathOf(const ObjectId& id) const {
   std::string hex = id.hex();
   return options_.objects_dir + "/" + hex.substr(0, 2) + "/" + hex.substr(2);
@@ -76,14 +115,18 @@ Result<UniqueFd> ObjectStore::OpenObject(const ObjectId& id) const {
 
 bool ObjectStore::Exists(const ObjectId& id) const { return PathExists(PathOf(id)); }
 
-ObjectStore::Writer::Writer(ObjectStore* store) : store_(store) {}
+ObjectStore::Writer::Writer(ObjectStore* store, uint64_t size_hint) : store_(store) {
+  if (size_hint > 0 && size_hint <= kInlineLimit) buffer_.reserve(size_hint);
+  spill_at_once_ = size_hint > kInlineLimit;
+}
 
 ObjectStore::Writer::Writer(Writer&& o) noexcept
     : store_(o.store_),
       buffer_(std::move(o.buffer_)),
       tmp_fd_(std::move(o.tmp_fd_)),
       tmp_path_(std::move(o.tmp_path_)),
-      size_(o.size_) {
+      size_(o.size_),
+      spill_at_once_(o.spill_at_once_) {
   // The hasher state cannot move; a Writer is only moved before any Append.
   o.tmp_path_.clear();
 }
@@ -105,6 +148,9 @@ Status ObjectStore::Writer::Append(std::string_view data) {
   hasher_.Update(data);
   size_ += data.size();
   if (!tmp_fd_.valid()) {
+    if (spill_at_once_) RETURN_IF_ERROR(Spill());
+  }
+  if (!tmp_fd_.valid()) {
     buffer_.append(data);
     if (buffer_.size() > kInlineLimit) return Spill();
     return Ok();
@@ -121,7 +167,7 @@ Result<ObjectStore::PutResult> ObjectStore::Writer::Commit() {
 }
 
 Result<ObjectStore::PutResult> ObjectStore::Put(std::string_view data) {
-  Writer w(this);
+  Writer w(this, data.size());
   RETURN_IF_ERROR(w.Append(data));
   return w.Commit();
 }
@@ -186,6 +232,8 @@ Result<ObjectStore::PutResult> ObjectStore::Install(const ObjectId& id, uint64_t
   }
   pending_[id] += 1;
   result.created = true;
+  lock.unlock();
+  NoteCreated(size);
   return result;
 }
 

@@ -9,7 +9,12 @@
 // not (debris of a crashed import, never trusted).
 //
 // Durability: objects are not fsynced one by one; callers call Sync() (one
-// syncfs) before writing the index records that name them.
+// syncfs) before writing the index records that name them. To keep that
+// syncfs short, a background thread starts the writeback early: once enough
+// objects were created since its last pass (kWritebackFiles files or
+// kWritebackBytes bytes) it calls syncfs itself, so the kernel writes the
+// files back while the import goes on and Sync() finds little left to do.
+// That pass is an optimization only: durability comes from Sync().
 //
 // In-flight objects: an object created by an import that has not committed
 // yet is "pending"; Discard() removes only the pending objects no other
@@ -19,12 +24,15 @@
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "common/result.h"
@@ -43,6 +51,13 @@ struct ObjectStoreOptions {
 class ObjectStore {
  public:
   static Result<std::unique_ptr<ObjectStore>> Open(ObjectStoreOptions options);
+  ~ObjectStore();
+  ObjectStore(const ObjectStore&) = delete;
+  ObjectStore& operator=(const ObjectStore&) = delete;
+
+  // The background writeback's thresholds (see above).
+  static constexpr uint64_t kWritebackFiles = 1000;
+  static constexpr uint64_t kWritebackBytes = 32 << 20;
 
   // The outcome of a Put.
   struct PutResult {
@@ -63,7 +78,7 @@ class ObjectStore {
 
    private:
     friend class ObjectStore;
-    explicit Writer(ObjectStore* store);
+    Writer(ObjectStore* store, uint64_t size_hint);
     Status Spill();
     ObjectStore* store_;
     std::string buffer_;
@@ -71,9 +86,13 @@ class ObjectStore {
     std::string tmp_path_;
     ObjectHasher hasher_;
     uint64_t size_ = 0;
+    bool spill_at_once_ = false;  // a large content: no buffering
   };
 
-  Writer NewWriter() { return Writer(this); }
+  // size_hint: the content's size when known (a tar header's), so that a
+  // small content is buffered without reallocations and a large one goes
+  // straight to its file in tmp/.
+  Writer NewWriter(uint64_t size_hint = 0) { return Writer(this, size_hint); }
   Result<PutResult> Put(std::string_view data);
 
   std::string PathOf(const ObjectId& id) const;
@@ -97,6 +116,8 @@ class ObjectStore {
 
   // Makes every object written so far durable (syncfs on the store's fs).
   Status Sync();
+  // Background writeback passes started so far (tests).
+  uint64_t writeback_passes() const { return writeback_passes_.load(); }
 
   const std::string& objects_dir() const { return options_.objects_dir; }
 
@@ -105,11 +126,23 @@ class ObjectStore {
       : options_(std::move(options)), dir_fd_(std::move(dir_fd)) {}
   Result<PutResult> Install(const ObjectId& id, uint64_t size, std::string_view data,
                             const std::string& tmp_path);
+  // Counts a created object; past a threshold, wakes the writeback thread.
+  void NoteCreated(uint64_t size);
+  void WritebackLoop();
 
   ObjectStoreOptions options_;
   UniqueFd dir_fd_;
   std::mutex mu_;
   std::map<ObjectId, int> pending_;  // guarded by mu_
+
+  std::mutex wb_mu_;
+  std::condition_variable wb_cv_;
+  std::thread wb_thread_;         // started at the first pass
+  bool wb_wanted_ = false;        // guarded by wb_mu_
+  bool wb_stop_ = false;          // guarded by wb_mu_
+  uint64_t wb_files_ = 0;         // guarded by wb_mu_: created since the last pass
+  uint64_t wb_bytes_ = 0;         // guarded by wb_mu_
+  std::atomic<uint64_t> writeback_passes_{0};
 };
 
 }  // namespace strata::storage

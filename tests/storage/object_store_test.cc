@@ -3,7 +3,9 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "common/fs.h"
 #include "storage/object_store.h"
@@ -110,4 +112,39 @@ BOOST_FIXTURE_TEST_CASE(discard_removes_only_unshared_pending_objects, Fixture) 
   auto large_again = store->Put(big);
   BOOST_REQUIRE_MESSAGE(large_again.ok(), testing::ErrorText(large_again));
   BOOST_TEST(*ReadFile(store->PathOf(large->id)) == big);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_large_content_with_its_size_known_goes_straight_to_tmp, Fixture) {
+  // NewWriter(size): no buffering of a content over the inline limit; the
+  // object is the same as without the hint.
+  std::string big(2 << 20, 'z');
+  big[777] = 'q';
+  auto w = store->NewWriter(big.size());
+  BOOST_REQUIRE(w.Append(std::string_view(big).substr(0, 1000)).ok());
+  BOOST_REQUIRE(w.Append(std::string_view(big).substr(1000)).ok());
+  auto put = w.Commit();
+  BOOST_REQUIRE(put.ok());
+  BOOST_TEST((put->id == ObjectHasher::Of(big)));
+  BOOST_TEST((*ReadFile(store->PathOf(put->id)) == big));
+  auto small = store->NewWriter(5);
+  BOOST_REQUIRE(small.Append("hel").ok());
+  BOOST_REQUIRE(small.Append("lo").ok());
+  auto s = small.Commit();
+  BOOST_REQUIRE(s.ok());
+  BOOST_TEST((s->id == ObjectHasher::Of("hello")));
+}
+
+BOOST_FIXTURE_TEST_CASE(writeback_starts_in_the_background_past_a_threshold, Fixture) {
+  // Past kWritebackFiles new objects the background thread runs a syncfs
+  // pass; Sync() still works, and the store closes with the thread joined.
+  BOOST_TEST(store->writeback_passes() == 0u);
+  for (uint64_t i = 0; i < ObjectStore::kWritebackFiles + 10; ++i) {
+    BOOST_REQUIRE(store->Put("object " + std::to_string(i)).ok());
+  }
+  for (int i = 0; i < 500 && store->writeback_passes() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  BOOST_TEST(store->writeback_passes() >= 1u);
+  BOOST_TEST(store->Sync().ok());
+  store.reset();
 }
