@@ -2,6 +2,8 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+
+#include <iterator>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -85,6 +87,13 @@ Index::Batch::~Batch() = default;
 Index::Batch::Batch(Batch&&) noexcept = default;
 Index::Batch& Index::Batch::operator=(Batch&&) noexcept = default;
 size_t Index::Batch::count() const { return impl_->ops.size(); }
+
+void Index::Batch::Append(Batch&& other) {
+  auto& from = other.impl_->ops;
+  impl_->ops.reserve(impl_->ops.size() + from.size());
+  std::move(from.begin(), from.end(), std::back_inserter(impl_->ops));
+  std::vector<Impl::Op>().swap(from);
+}
 
 void Index::Batch::PutObject(const ObjectId& id, const ObjectRecord& r) {
   impl_->Put(kObjects, std::string(id.raw()), schema::EncodeObject(r));

@@ -62,6 +62,9 @@ class Index {
     void DeleteCronPrefix(std::string_view prefix);  // every key starting with prefix
 
     size_t count() const;
+    // Moves other's writes after this batch's (other is left empty): parts
+    // of one batch built on several threads.
+    void Append(Batch&& other);
 
    private:
     friend class Index;

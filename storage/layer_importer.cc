@@ -17,6 +17,7 @@ constexpr size_t kMaxName = 255;
 constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 constexpr uint64_t kProgressEvery = 4 << 20;
+constexpr size_t kDataChunk = 1 << 17;
 
 Error Refuse(const std::string& path, std::string_view why) {
   return Error::Invalid("entry \"" + path.substr(0, 256) + "\": " + std::string(why));
@@ -149,7 +150,6 @@ Result<LayerContents> ImportLayer(ObjectStore& objects, DigestingSource& hashed,
   TarSplitWriter split;
   LayerBuilder layer;
   std::string raw;
-  std::string buf(1 << 17, '\0');
   uint64_t next_progress = kProgressEvery;
 
   // On failure, the objects this layer created go again.
@@ -217,9 +217,10 @@ Result<LayerContents> ImportLayer(ObjectStore& objects, DigestingSource& hashed,
         if (h.size > 0) {
           auto writer = objects.NewWriter(h.size);
           for (;;) {
-            ASSIGN_OR_RETURN(size_t got, reader.ReadData(buf.data(), buf.size()));
-            if (got == 0) break;
-            RETURN_IF_ERROR(writer.Append({buf.data(), got}));
+            // Straight from the reader's buffer (no copy).
+            ASSIGN_OR_RETURN(std::string_view data, reader.ReadDataView(kDataChunk));
+            if (data.empty()) break;
+            RETURN_IF_ERROR(writer.Append(data));
           }
           ASSIGN_OR_RETURN(auto put, writer.Commit());
           if (put.created) out.created_objects.push_back(put.id);

@@ -186,9 +186,49 @@ Result<Digest> Store::CommitImage(const NewImage& image) {
     }
   } joiner{syncer};
 
+  // Chains: a record per prefix; the top one gets its merged view.
+  Digest chain;
+  std::vector<ChainRecord> new_chains;
+  std::vector<Digest> new_chain_ids;
+  bool top_view_ready = false;
+  for (size_t i = 0; i < image.diff_ids.size(); ++i) {
+    Digest parent = chain;
+    chain = ChainId(parent, image.diff_ids[i]);
+    ASSIGN_OR_RETURN(auto record, index_->GetChain(chain));
+    bool top = i + 1 == image.diff_ids.size();
+    if (top && record) top_view_ready = record->view_ready;
+    if (record && (!top || record->view_ready)) continue;
+    new_chain_ids.push_back(chain);
+    new_chains.push_back(ChainRecord{parent, image.diff_ids[i], static_cast<uint32_t>(i + 1), top});
+  }
+
+  // The merged view is built on a thread of its own while this one puts the
+  // layers and objects in the batch (the two only read the layers' entries).
+  Index::Batch view_batch;
+  uint64_t view_bytes = 0;
+  Status view_status = Ok();
+  std::thread view_thread;
+  if (!image.diff_ids.empty()) {
+    view_thread = std::thread([&] {
+      MergedViewBuilder view;
+      for (size_t i = 0; i < image.diff_ids.size(); ++i) {
+        auto it = std::find_if(image.new_layers.begin(), image.new_layers.end(),
+                               [&](const LayerContents* l) { return l->diff_id == image.diff_ids[i]; });
+        view_status = it != image.new_layers.end()
+                          ? view.ApplyLayer(static_cast<uint32_t>(i), (*it)->entries)
+                          : view.ApplyStoredLayer(static_cast<uint32_t>(i), *index_,
+                                                  image.diff_ids[i]);
+        if (!view_status.ok()) return;
+      }
+      view.Finish();
+      view_bytes = view.content_bytes();
+      if (!top_view_ready) view.WriteTo(chain, &view_batch);
+    });
+  }
+  Joiner view_joiner{view_thread};
+
   std::map<Digest, const LayerContents*> fresh;
   for (const LayerContents* layer : image.new_layers) fresh[layer->diff_id] = layer;
-
   Index::Batch batch;
   // Layers: new ones go in the batch (unless a concurrent import stored the
   // same layer meanwhile), the others must be in the index.
@@ -199,44 +239,19 @@ Result<Digest> Store::CommitImage(const NewImage& image) {
     if (it == fresh.end()) return Error::NotFound("layer " + diff_id.str() + " is not in the store");
     if (it->second != nullptr) {
       it->second->AddToBatch(&batch);
+      const int64_t now = ::time(nullptr);
       for (const auto& [path, entry] : it->second->entries) {
         if (entry.has_object() && entry.hardlink_to.empty()) {
-          batch.PutObject(entry.object, ObjectRecord{entry.size, ::time(nullptr)});
+          batch.PutObject(entry.object, ObjectRecord{entry.size, now});
         }
       }
       it->second = nullptr;  // once, even if the image lists the layer twice
     }
   }
-  // Chains: a record per prefix; the top one gets its merged view.
-  Digest chain;
-  std::vector<Digest> chains;
-  for (size_t i = 0; i < image.diff_ids.size(); ++i) {
-    Digest parent = chain;
-    chain = ChainId(parent, image.diff_ids[i]);
-    chains.push_back(chain);
-    ASSIGN_OR_RETURN(auto record, index_->GetChain(chain));
-    bool top = i + 1 == image.diff_ids.size();
-    if (record && (!top || record->view_ready)) continue;
-    ChainRecord r{parent, image.diff_ids[i], static_cast<uint32_t>(i + 1), top};
-    batch.PutChain(chain, r);
-  }
-  uint64_t view_bytes = 0;
-  if (!image.diff_ids.empty()) {
-    MergedViewBuilder view;
-    for (size_t i = 0; i < image.diff_ids.size(); ++i) {
-      auto it = std::find_if(image.new_layers.begin(), image.new_layers.end(),
-                             [&](const LayerContents* l) { return l->diff_id == image.diff_ids[i]; });
-      Status applied = it != image.new_layers.end()
-                           ? view.ApplyLayer(static_cast<uint32_t>(i), (*it)->entries)
-                           : view.ApplyStoredLayer(static_cast<uint32_t>(i), *index_,
-                                                   image.diff_ids[i]);
-      RETURN_IF_ERROR(applied);
-    }
-    view.Finish();
-    view_bytes = view.content_bytes();
-    ASSIGN_OR_RETURN(auto top, index_->GetChain(chain));
-    if (!top || !top->view_ready) view.WriteTo(chain, &batch);
-  }
+  for (size_t i = 0; i < new_chains.size(); ++i) batch.PutChain(new_chain_ids[i], new_chains[i]);
+  if (view_thread.joinable()) view_thread.join();
+  RETURN_IF_ERROR(view_status);
+  batch.Append(std::move(view_batch));
 
   ASSIGN_OR_RETURN(auto existing, index_->GetImage(image_id));
   ImageRecord record;

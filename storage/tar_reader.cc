@@ -169,7 +169,13 @@ Status TarReader::TakeRaw(size_t n, std::string* raw) {
 }
 
 Result<size_t> TarReader::ReadData(char* out, size_t n) {
-  if (data_left_ == 0 || n == 0) return size_t{0};
+  ASSIGN_OR_RETURN(std::string_view data, ReadDataView(n));
+  std::memcpy(out, data.data(), data.size());
+  return data.size();
+}
+
+Result<std::string_view> TarReader::ReadDataView(size_t n) {
+  if (data_left_ == 0 || n == 0) return std::string_view();
   size_t want = static_cast<size_t>(std::min<uint64_t>(n, data_left_));
   ASSIGN_OR_RETURN(size_t avail, Fill(std::min<size_t>(want, 1 << 16)));
   if (avail == 0) {
@@ -177,11 +183,11 @@ Result<size_t> TarReader::ReadData(char* out, size_t n) {
                           std::to_string(data_left_) + " bytes missing)");
   }
   size_t take = std::min(avail, want);
-  std::memcpy(out, buf_.data() + pos_, take);
+  std::string_view data(buf_.data() + pos_, take);
   pos_ += take;
   offset_ += take;
   data_left_ -= take;
-  return take;
+  return data;
 }
 
 Status TarReader::ApplyPax(std::string_view records, bool global, TarHeader*,

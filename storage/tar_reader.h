@@ -57,6 +57,9 @@ class TarReader {
 
   // Reads the current entry's content; returns 0 at its end.
   Result<size_t> ReadData(char* buf, size_t n);
+  // The same without a copy: up to n bytes of the content, in the reader's
+  // own buffer, valid until the next call on the reader; empty at its end.
+  Result<std::string_view> ReadDataView(size_t n);
 
   uint64_t offset() const { return offset_; }
 
