@@ -188,7 +188,8 @@ void UringChannel::Stage(Entry* entry, const struct iovec* iov, int count) {
       fits = false;
       break;
     }
-    std::memcpy(entry->buffer + kRoom + payload, p, n);
+    char* to = entry->buffer + kRoom + payload;
+    if (p != to) std::memcpy(to, p, n);  // else made in place (ReplySpace)
     payload += n;
   }
   if (!fits) {  // more than the kernel's own limits allow; cannot happen
@@ -199,6 +200,12 @@ void UringChannel::Stage(Entry* entry, const struct iovec* iov, int count) {
   std::memcpy(header->in_out, &out, sizeof out);
   header->ent.payload_sz = static_cast<uint32_t>(payload);
   entry->staged = true;
+}
+
+std::span<char> UringChannel::ReplySpace() {
+  Entry* entry = current_;
+  if (entry == nullptr) return {};
+  return {entry->buffer + kRoom, entry->payload_size};
 }
 
 ssize_t UringChannel::Writev(int fd, struct iovec* iov, int count) {

@@ -41,6 +41,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -68,6 +69,11 @@ class UringChannel {
   ssize_t Writev(int fd, struct iovec* iov, int count);
   ssize_t SpliceSend(int fdin, off_t* offin, int fdout, off_t* offout, size_t len,
                      unsigned int flags);
+
+  // On a worker serving a request: the entry's payload buffer, where a
+  // reply's data can be put directly (a reply pointing into it is not
+  // copied). Empty on any other thread.
+  static std::span<char> ReplySpace();
 
   // Ends the workers. Call once the session is unmounted.
   void Stop();

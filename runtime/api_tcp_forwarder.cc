@@ -66,13 +66,27 @@ bool Pump(int from, int to) {
 
 }  // namespace
 
-Result<std::unique_ptr<ApiTcpForwarder>> ApiTcpForwarder::Start(const ApiTcpOptions& options) {
+namespace {
+
+Result<Address> CheckedAddress(const ApiTcpOptions& options) {
   ASSIGN_OR_RETURN(Address address, ParseAddress(options.address));
   if (!address.loopback && !options.allow_remote) {
     return Error::Invalid("--api-addr " + options.address +
                           " is not a loopback address: anyone who reaches it gets root on this "
                           "host (add --api-addr-allow-remote to mean it)");
   }
+  return address;
+}
+
+}  // namespace
+
+Status ApiTcpForwarder::Check(const ApiTcpOptions& options) {
+  RETURN_IF_ERROR(CheckedAddress(options));
+  return {};
+}
+
+Result<std::unique_ptr<ApiTcpForwarder>> ApiTcpForwarder::Start(const ApiTcpOptions& options) {
+  ASSIGN_OR_RETURN(Address address, CheckedAddress(options));
   std::unique_ptr<ApiTcpForwarder> f(new ApiTcpForwarder());
   f->socket_path_ = options.socket_path;
   f->listener_.reset(

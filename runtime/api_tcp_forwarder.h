@@ -31,6 +31,9 @@ struct ApiTcpOptions {
 
 class ApiTcpForwarder {
  public:
+  // The address's error, if any, without starting anything (stratad checks
+  // its flags before it opens the store).
+  static Status Check(const ApiTcpOptions& options);
   static Result<std::unique_ptr<ApiTcpForwarder>> Start(const ApiTcpOptions& options);
   ~ApiTcpForwarder();
   ApiTcpForwarder(const ApiTcpForwarder&) = delete;

@@ -158,6 +158,16 @@ int Main(int argc, char** argv) {
   std::filesystem::path abs_root = std::filesystem::absolute(root, ec);
   if (!ec) root = abs_root.lexically_normal().string();
 
+  // Flags are checked before anything starts, so that a wrong one is the
+  // only line printed.
+  if (!api_addr.empty()) {
+    if (Status s = runtime::ApiTcpForwarder::Check(
+            {.address = api_addr, .socket_path = socket, .allow_remote = api_addr_allow_remote});
+        !s.ok()) {
+      return Fail(s.error().message());
+    }
+  }
+
   auto store = storage::Store::Open({.root = root});
   if (!store.ok()) {
     if (store.error().code() == EBUSY)
