@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <system_error>
 
 #include "common/log.h"
 
@@ -147,6 +148,7 @@ UringChannel::~UringChannel() { Stop(); }
 
 void UringChannel::Stop() {
   stop_ = true;
+  Go(false);  // workers still waiting to register end
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
@@ -221,19 +223,26 @@ ssize_t UringChannel::Writev(int fd, struct iovec* iov, int count) {
         count >= 2 && iov[1].iov_len >= kInitOutFlags2 + sizeof(uint32_t)) {
       void* arg = iov[1].iov_base;
       auto* init = static_cast<fuse_init_out*>(arg);
+      size_t max_write = Load<uint32_t>(arg, kInitOutMaxWrite);
+      size_t max_pages = Load<uint16_t>(arg, kInitOutMaxPages);
+      payload_size_ = std::max<size_t>({kMinReadBuffer, max_write,
+                                        max_pages * static_cast<size_t>(::sysconf(_SC_PAGESIZE))});
+      init_unique_ = 0;
+      // Once the reply asks for io_uring, the kernel holds every request
+      // until each CPU's queue has an entry: the rings must exist before
+      // it is sent.
+      if (!SetUpWorkers()) {
+        Go(false);
+        return ::writev(fd, iov, count);
+      }
       init->flags |= FUSE_INIT_EXT;
       Store<uint32_t>(arg, kInitOutFlags2,
                       Load<uint32_t>(arg, kInitOutFlags2) |
                           static_cast<uint32_t>(kInitOverIoUring >> 32));
-      size_t max_write = Load<uint32_t>(arg, kInitOutMaxWrite);
-      size_t max_pages = Load<uint16_t>(arg, kInitOutMaxPages);
-      payload_size_ = std::max<size_t>({kMinReadBuffer, max_write,
-                                max_pages * static_cast<size_t>(::sysconf(_SC_PAGESIZE))});
-      init_unique_ = 0;
       ssize_t n = ::writev(fd, iov, count);
       // The kernel takes ring entries only once it is initialized, which
       // this reply does.
-      if (n >= 0) StartWorkers();
+      Go(n >= 0);
       return n;
     }
   }
@@ -276,8 +285,8 @@ ssize_t UringChannel::SpliceSend(int fdin, off_t* offin, int fdout, off_t* offou
   return static_cast<ssize_t>(len);
 }
 
-void UringChannel::StartWorkers() {
-  if (!threads_.empty() || stop_) return;
+bool UringChannel::SetUpWorkers() {
+  if (!threads_.empty() || stop_) return false;
   const unsigned cpus = PossibleCpus();
   const size_t bytes = sizeof(RingHeader) + kRoom + payload_size_;
   for (unsigned q = 0; q < cpus; ++q) {
@@ -288,7 +297,7 @@ void UringChannel::StartWorkers() {
       worker->memory = std::aligned_alloc(4096, (bytes + 4095) / 4096 * 4096);
       if (worker->memory == nullptr) {
         LogWarning("FUSE over io_uring: out of memory for ring buffers");
-        return;
+        return false;
       }
       Entry& e = worker->entry;
       e.header = static_cast<RingHeader*>(worker->memory);
@@ -299,9 +308,26 @@ void UringChannel::StartWorkers() {
       workers_.push_back(std::move(worker));
     }
   }
-  for (auto& w : workers_) threads_.emplace_back([this, worker = w.get()] { Run(worker); });
+  try {
+    for (auto& w : workers_) threads_.emplace_back([this, worker = w.get()] { Run(worker); });
+  } catch (const std::system_error& e) {
+    LogWarning(std::string("FUSE over io_uring: cannot start its workers: ") + e.what());
+    return false;
+  }
+  // Each worker makes its ring on its own thread (a single-issuer ring
+  // belongs to the thread that made it) and says how that went.
+  std::unique_lock lock(setup_mu_);
+  setup_cv_.wait(lock, [&] { return set_up_ + failed_ == threads_.size(); });
+  if (failed_ > 0) return false;
   LogInfo("FUSE requests go over io_uring: " + std::to_string(cpus) + " queues, " +
           std::to_string(workers_per_cpu_) + " workers each");
+  return true;
+}
+
+void UringChannel::Go(bool serve) {
+  std::lock_guard lock(setup_mu_);
+  go_ = serve ? GoState::kServe : GoState::kQuit;
+  setup_cv_.notify_all();
 }
 
 void UringChannel::PrepCommand(struct io_uring_sqe* sqe, int device, Entry* entry, uint32_t op,
@@ -335,9 +361,23 @@ void UringChannel::Run(Worker* w) {
     params.flags = IORING_SETUP_SQE128;
     r = io_uring_queue_init_params(kRingDepth, &w->ring, &params);
   }
-  if (r < 0) {
-    LogWarning("FUSE over io_uring: ring setup failed: " + std::string(std::strerror(-r)));
-    return;
+  {
+    std::unique_lock lock(setup_mu_);
+    ++(r < 0 ? failed_ : set_up_);
+    setup_cv_.notify_all();
+    if (r < 0) {
+      if (failed_ == 1) {
+        LogWarning("FUSE over io_uring: ring setup failed (requests stay on /dev/fuse): " +
+                   std::string(std::strerror(-r)));
+      }
+      return;
+    }
+    setup_cv_.wait(lock, [&] { return go_ != GoState::kWait; });
+    if (go_ == GoState::kQuit) {
+      lock.unlock();
+      io_uring_queue_exit(&w->ring);
+      return;
+    }
   }
   Entry& e = w->entry;
   PrepCommand(io_uring_get_sqe(&w->ring), device_, &e, kCmdRegister, static_cast<uint16_t>(w->qid));

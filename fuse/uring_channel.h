@@ -14,9 +14,11 @@
 // the session as its custom I/O layer (fuse_session_custom_io over the
 // session's own /dev/fuse descriptor):
 // - INIT still goes through /dev/fuse. When the kernel's INIT request
-//   offers FUSE_OVER_IO_URING, the reply asks for it; once the reply is
-//   written, worker threads register their ring entries, and when every
-//   CPU's queue has one the kernel sends requests through the rings.
+//   offers FUSE_OVER_IO_URING, the workers make their rings first (from
+//   the reply on, the kernel holds every request until each CPU's queue
+//   has an entry, so a ring that cannot be made means not asking); then
+//   the reply asks for it, the workers register their entries, and the
+//   kernel sends requests through the rings.
 // - A ring request is rebuilt into the /dev/fuse layout (header, the
 //   op's own struct, then the payload, which the kernel wrote in place)
 //   and handed to fuse_session_process_buf on the worker thread; the
@@ -39,8 +41,10 @@
 #include <sys/uio.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <thread>
@@ -85,7 +89,11 @@ class UringChannel {
   struct Entry;
   struct Worker;
 
-  void StartWorkers();
+  // Starts the workers and waits until each has made its ring; false if
+  // one could not (then none may register: Go(false)).
+  bool SetUpWorkers();
+  // Lets the workers register their entries (serve) or end.
+  void Go(bool serve);
   void Run(Worker* worker);
   void Serve(Worker* worker);
   static void Stage(Entry* entry, const struct iovec* iov, int count);
@@ -101,6 +109,12 @@ class UringChannel {
   size_t payload_size_ = 0;                 // from the INIT reply
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> requests_{0};
+  enum class GoState { kWait, kServe, kQuit };
+  std::mutex setup_mu_;
+  std::condition_variable setup_cv_;
+  size_t set_up_ = 0;  // workers whose ring is made; guarded by setup_mu_
+  size_t failed_ = 0;  // workers that could not make one; guarded
+  GoState go_ = GoState::kWait;  // guarded
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
 };
