@@ -572,11 +572,15 @@ struct FuseOps {
     auto* fh = reinterpret_cast<FileHandle*>(fi->fh);
     if (std::span<char> space = UringChannel::ReplySpace(); space.size() >= size) {
       // Over io_uring the data goes straight into the ring's buffer.
+      // (EINVAL: an O_DIRECT file and a size it cannot take into this
+      // buffer; the way below copies through a pipe.)
       ssize_t n = ::pread(fh->fd.get(), space.data(), size, off);
-      if (n < 0) return ReplyError(req, self, errno);
-      self->stats_.bytes_read += static_cast<uint64_t>(n);
-      fuse_reply_buf(req, space.data(), static_cast<size_t>(n));
-      return;
+      if (n >= 0) {
+        self->stats_.bytes_read += static_cast<uint64_t>(n);
+        fuse_reply_buf(req, space.data(), static_cast<size_t>(n));
+        return;
+      }
+      if (errno != EINVAL) return ReplyError(req, self, errno);
     }
     // Hand the kernel the descriptor: libfuse splices from it when it can.
     fuse_bufvec buf = FUSE_BUFVEC_INIT(size);

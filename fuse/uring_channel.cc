@@ -59,6 +59,10 @@ constexpr char kEnableParam[] = "/sys/module/fuse/parameters/enable_uring";
 // Room before the payload for the request's header and op struct, which
 // are copied there so the request lies contiguous, as read from /dev/fuse.
 constexpr size_t kRoom = 4096;
+// The ring header has a page of its own, so the payload is page-aligned
+// (an O_DIRECT read goes straight into it).
+constexpr size_t kHeaderArea = 4096;
+static_assert(kHeaderArea >= sizeof(RingHeader) && kRoom % 512 == 0);
 constexpr unsigned kRingDepth = 4;
 // How often an idle worker looks at the stop flag.
 constexpr long long kIdleCheckNs = 500'000'000;
@@ -288,12 +292,12 @@ ssize_t UringChannel::SpliceSend(int fdin, off_t* offin, int fdout, off_t* offou
 bool UringChannel::SetUpWorkers() {
   if (!threads_.empty() || stop_) return false;
   const unsigned cpus = PossibleCpus();
-  const size_t bytes = sizeof(RingHeader) + kRoom + payload_size_;
+  const size_t bytes = kHeaderArea + kRoom + payload_size_;
   for (unsigned q = 0; q < cpus; ++q) {
     for (unsigned i = 0; i < workers_per_cpu_; ++i) {
       auto worker = std::make_unique<Worker>();
       worker->qid = q;
-      // Page-aligned: the header first, then the room and the payload.
+      // Page-aligned: the header's page, then the room and the payload.
       worker->memory = std::aligned_alloc(4096, (bytes + 4095) / 4096 * 4096);
       if (worker->memory == nullptr) {
         LogWarning("FUSE over io_uring: out of memory for ring buffers");
@@ -301,7 +305,7 @@ bool UringChannel::SetUpWorkers() {
       }
       Entry& e = worker->entry;
       e.header = static_cast<RingHeader*>(worker->memory);
-      e.buffer = static_cast<char*>(worker->memory) + sizeof(RingHeader);
+      e.buffer = static_cast<char*>(worker->memory) + kHeaderArea;
       e.payload_size = payload_size_;
       e.iov[0] = {e.header, sizeof(RingHeader)};
       e.iov[1] = {e.buffer + kRoom, payload_size_};
@@ -391,8 +395,12 @@ void UringChannel::Run(Worker* w) {
       continue;
     }
     if (r < 0) {
-      LogWarning("FUSE over io_uring: " + std::string(std::strerror(-r)));
-      break;
+      // Not expected; the queue must not lose its worker over it.
+      if (stop_) break;
+      LogWarning("FUSE over io_uring: queue " + std::to_string(w->qid) + ": " +
+                 std::strerror(-r));
+      ::usleep(10'000);
+      continue;
     }
     if (io_uring_peek_cqe(&w->ring, &cqe) != 0) continue;
     int res = cqe->res;
@@ -405,11 +413,20 @@ void UringChannel::Run(Worker* w) {
     }
     if (res < 0) {
       // The connection ending (unmount, abort) takes back every entry.
-      if (res != -ENOTCONN && res != -ECONNABORTED && res != -ECANCELED) {
-        LogWarning("FUSE over io_uring: queue " + std::to_string(w->qid) + ": " +
-                   std::strerror(-res));
+      if (res == -ENOTCONN || res == -ECONNABORTED || res == -ECANCELED) break;
+      if (!registered) {  // the kernel turned io_uring off: /dev/fuse serves
+        LogWarning("FUSE over io_uring: the kernel refused queue " + std::to_string(w->qid) +
+                   "'s entry: " + std::strerror(-res));
+        break;
       }
-      break;
+      // A commit the kernel could not match leaves it without this entry;
+      // registering the buffers again keeps the worker serving.
+      LogWarning("FUSE over io_uring: queue " + std::to_string(w->qid) + ": " +
+                 std::strerror(-res) + "; registering again");
+      registered = false;
+      PrepCommand(io_uring_get_sqe(&w->ring), device_, &e, kCmdRegister,
+                  static_cast<uint16_t>(w->qid));
+      continue;
     }
     registered = true;
     Serve(w);
