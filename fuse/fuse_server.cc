@@ -1009,7 +1009,8 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Start(const FuseServerOptions& o
       // until the rings take over.
       const int device = fuse_session_fd(server->session_);
       server->uring_ = std::make_unique<UringChannel>(server->session_, device,
-                                                      options.uring_workers_per_cpu);
+                                                      options.uring_workers_per_cpu,
+                                                      &server->stats_.uring_requests);
       fuse_custom_io io {};
       io.read = FuseOps::IoRead;
       io.writev = FuseOps::IoWritev;

@@ -95,7 +95,7 @@ class FuseServer {
   void Stop();
   const FuseStats& stats() const { return stats_; }
   // Requests served over io_uring (0 when the session uses /dev/fuse only).
-  uint64_t uring_requests() const { return uring_ ? uring_->requests() : 0; }
+  uint64_t uring_requests() const { return stats_.uring_requests.load(); }
 
   // Detaches a FUSE mount left at dir by a crashed process (ENOTCONN).
   static Status CleanStaleMount(const std::string& dir);

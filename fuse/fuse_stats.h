@@ -81,6 +81,8 @@ struct FuseStats {
   // Entries copied up from the lower into an upper, and their content bytes.
   std::atomic<uint64_t> copy_ups{0};
   std::atomic<uint64_t> copy_up_bytes{0};
+  // Requests served over io_uring (uring_channel.h); 0 on /dev/fuse.
+  std::atomic<uint64_t> uring_requests{0};
 
   Op& op(FuseOp o) { return ops[static_cast<size_t>(o)]; }
   const Op& op(FuseOp o) const { return ops[static_cast<size_t>(o)]; }

@@ -139,8 +139,9 @@ bool UringChannel::KernelAllows(bool enable, std::string* note) {
   return true;
 }
 
-UringChannel::UringChannel(fuse_session* session, int device, unsigned workers_per_cpu)
-    : session_(session), device_(device), workers_per_cpu_(workers_per_cpu) {
+UringChannel::UringChannel(fuse_session* session, int device, unsigned workers_per_cpu,
+                           std::atomic<uint64_t>* served)
+    : session_(session), device_(device), workers_per_cpu_(workers_per_cpu), served_(served) {
   if (workers_per_cpu_ == 0) {
     // Enough that a slow request (a large copy-up, an fsync) leaves the
     // CPU's queue served, without hundreds of threads on large hosts.
@@ -463,7 +464,7 @@ void UringChannel::Serve(Worker* w) {
   current_ = &e;
   fuse_session_process_buf(session_, &buf);
   current_ = nullptr;
-  requests_.fetch_add(1, std::memory_order_relaxed);
+  served_->fetch_add(1, std::memory_order_relaxed);
   if (!e.staged) {
     // libfuse answered nothing; the kernel's caller must not wait forever.
     fuse_out_header out {sizeof out, -EIO, in.unique};

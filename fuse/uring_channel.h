@@ -62,8 +62,10 @@ class UringChannel {
   // why not, or that it was turned on.
   static bool KernelAllows(bool enable, std::string* note);
 
-  // device: the session's /dev/fuse descriptor; workers_per_cpu 0 picks.
-  UringChannel(fuse_session* session, int device, unsigned workers_per_cpu);
+  // device: the session's /dev/fuse descriptor; workers_per_cpu 0 picks;
+  // served counts the requests the rings carry.
+  UringChannel(fuse_session* session, int device, unsigned workers_per_cpu,
+               std::atomic<uint64_t>* served);
   ~UringChannel();
   UringChannel(const UringChannel&) = delete;
   UringChannel& operator=(const UringChannel&) = delete;
@@ -82,8 +84,6 @@ class UringChannel {
   // Ends the workers. Call once the session is unmounted.
   void Stop();
 
-  // Requests served through the rings.
-  uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
 
  private:
   struct Entry;
@@ -108,7 +108,7 @@ class UringChannel {
   std::atomic<uint64_t> init_unique_{0};    // the INIT request's id, while its reply is due
   size_t payload_size_ = 0;                 // from the INIT reply
   std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> requests_{0};
+  std::atomic<uint64_t>* served_;
   enum class GoState { kWait, kServe, kQuit };
   std::mutex setup_mu_;
   std::condition_variable setup_cv_;

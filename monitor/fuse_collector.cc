@@ -71,6 +71,10 @@ std::vector<prometheus::MetricFamily> FuseCollector::Collect() const {
   Family::Counter("strata_fuse_copy_up_bytes_total", "Content bytes copied up")
       .Add({}, Load(stats_.copy_up_bytes))
       .MoveTo(out);
+  Family::Counter("strata_fuse_io_uring_requests_total",
+                  "FUSE requests served over io_uring queues (0: the session uses /dev/fuse)")
+      .Add({}, Load(stats_.uring_requests))
+      .MoveTo(out);
   return out;
 }
 

@@ -158,6 +158,12 @@ class Metrics(MonitorTestCase):
         self.assertGreater(one(s, "strata_container_memory_usage_bytes", container="web"), 0)
         self.assertGreater(one(s, "strata_fuse_operations_total", op="lookup"), 0)
         self.assertGreaterEqual(one(s, "strata_fuse_copy_ups_total"), 1)
+        # Kernels with FUSE over io_uring (its module parameter) carry the
+        # session's requests on the rings.
+        if os.path.exists("/sys/module/fuse/parameters/enable_uring"):
+            self.assertGreater(one(s, "strata_fuse_io_uring_requests_total"), 0)
+        else:
+            self.assertEqual(one(s, "strata_fuse_io_uring_requests_total"), 0)
         self.assertGreater(one(s, "strata_fuse_written_bytes_total"), 0)
         count = one(s, "strata_fuse_operation_duration_seconds_count", op="lookup")
         self.assertEqual(count, one(s, "strata_fuse_operation_duration_seconds_bucket",
