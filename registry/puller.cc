@@ -297,7 +297,7 @@ Result<PullResult> PullImage(storage::Store& store, RegistryClient& client, cons
     batch.PutLayerBlob(job.diff_id,
                        {job.blob.digest, job.blob.size, job.blob.media_type, ref.Repo()});
   }
-  if (batch.count() > 0) (void)store.index().Write(batch);
+  if (batch.count() > 0) (void)store.index().Write(batch, storage::Index::Sync::kNo);
   return result;
 }
 

@@ -263,7 +263,7 @@ Result<std::unique_ptr<Index>> Index::Open(const IndexOptions& options) {
   return std::unique_ptr<Index>(new Index(std::move(impl)));
 }
 
-Status Index::Write(Batch& batch) {
+Status Index::Write(Batch& batch, Sync sync) {
   if (impl_->read_only) return Error(EROFS, "index is open read-only");
   // Reserved up front: growing by doubling would hold the old and the new
   // buffer at once, which is the peak of a big layer's import.
@@ -284,7 +284,7 @@ Status Index::Write(Batch& batch) {
   }
   std::vector<Batch::Impl::Op>().swap(batch.impl_->ops);
   rocksdb::WriteOptions wo;
-  wo.sync = true;
+  wo.sync = sync == Sync::kYes;
   rocksdb::Status s = impl_->db->Write(wo, &wb);
   if (!s.ok()) return FromStatus(s, "index write");
   return Ok();

@@ -78,7 +78,12 @@ class Index {
   // Writes the batch atomically (synced). It consumes the batch: each op's
   // bytes are freed once copied into RocksDB's batch, so a huge layer's
   // records are not held twice at the peak.
-  Status Write(Batch& batch);
+  // Sync::kNo skips the WAL's fdatasync: the write is visible at once and
+  // atomic, but a crash (of the machine, not the process) may lose it. Only
+  // for records whose loss is harmless: leases (they end by themselves) and
+  // caches (the compressed digests remembered for pushes).
+  enum class Sync { kYes, kNo };
+  Status Write(Batch& batch, Sync sync = Sync::kYes);
 
   Result<std::optional<ObjectRecord>> GetObject(const ObjectId& id);
   Status ForEachObject(const std::function<Status(const ObjectId&, const ObjectRecord&)>& fn);

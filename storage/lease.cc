@@ -24,14 +24,16 @@ Result<std::unique_ptr<Lease>> Lease::Acquire(Index& index, LeaseOptions options
   record.objects = std::move(options.objects);
   Index::Batch batch;
   batch.PutLease(id, record);
-  RETURN_IF_ERROR_CTX(index.Write(batch), "take a lease");
+  // Not synced: a lease matters only while its holder runs (a crash ends
+  // the work it protects, and an unended lease expires by itself).
+  RETURN_IF_ERROR_CTX(index.Write(batch, Index::Sync::kNo), "take a lease");
   return std::unique_ptr<Lease>(new Lease(index, std::move(id)));
 }
 
 Lease::~Lease() {
   Index::Batch batch;
   batch.DeleteLease(id_);
-  Status st = index_.Write(batch);
+  Status st = index_.Write(batch, Index::Sync::kNo);
   if (!st.ok()) LogWarning("lease " + id_ + " stays until it expires: " + st.error().message());
 }
 
