@@ -366,6 +366,14 @@ void UringChannel::Run(Worker* w) {
     params.flags = IORING_SETUP_SQE128;
     r = io_uring_queue_init_params(kRingDepth, &w->ring, &params);
   }
+  // A forked child (the root warm-up runs in one) must not inherit the
+  // ring's mappings: they hold the ring, whose pending commands hold
+  // /dev/fuse, so a SIGKILLed stratad's connection would never end while
+  // the child waits on it (seen as a D-state child and a hung restart).
+  if (r >= 0) {
+    r = io_uring_ring_dontfork(&w->ring);
+    if (r < 0) io_uring_queue_exit(&w->ring);
+  }
   {
     std::unique_lock lock(setup_mu_);
     ++(r < 0 ? failed_ : set_up_);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -265,6 +266,21 @@ BOOST_FIXTURE_TEST_CASE(requests_travel_over_io_uring_when_the_kernel_has_it, Fi
     BOOST_REQUIRE(::syncfs(root->get()) == 0);  // the writeback cache's writes go out
     BOOST_TEST(*ReadFile(dir.path() + "/c1/upper/tmp/big") == big);
     BOOST_TEST(*ReadFile(Ctr("/tmp/big")) == big);
+    // A child forked now (stratad forks the root warm-up) gets none of the
+    // rings' mappings: they would keep the rings, and through them the
+    // connection, alive after stratad died.
+    pid_t child = ::fork();
+    BOOST_REQUIRE(child >= 0);
+    if (child == 0) {
+      auto maps = ReadFile("/proc/self/maps");
+      ::_exit(maps.ok() && maps->find("io_uring") == std::string::npos ? 0 : 1);
+    }
+    int status = 0;
+    BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
+    BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    auto maps = ReadFile("/proc/self/maps");
+    BOOST_REQUIRE(maps.ok());
+    BOOST_TEST(maps->find("io_uring") != std::string::npos);  // the parent has them
   } else {
     BOOST_TEST(server->uring_requests() == 0u);
   }
