@@ -35,13 +35,6 @@ struct FileHandle : FuseServer::Handle {
   uint64_t node = 0;
 };
 
-struct DirHandle : FuseServer::Handle {
-  std::vector<DirEntry> entries;
-  // A union directory is listed at its first readdir, not at opendir: the
-  // kernel answers most readdirs of a warm directory from its own cache.
-  NodeSnapshot unlisted;
-};
-
 constexpr size_t kMaxName = 255;
 
 // The op this thread is serving, so that an error reply counts against it.
@@ -635,69 +628,72 @@ struct FuseOps {
     ReplyError(req, Self(req), err);
   }
 
-  static void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  // No opendir (dir_listings.h): the kernel then sends none, nor any
+  // releasedir, and caches every directory's listing (FOPEN_CACHE_DIR and
+  // FOPEN_KEEP_CACHE are its defaults then). A cached listing is dropped
+  // when its directory changes through the mount; the synthetic levels
+  // that change otherwise are invalidated by the server (DirChanged).
+  static void opendir(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
     OpScope scope(Self(req)->stats_, FuseOp::kOpendir);
-    FuseServer* self = Self(req);
-    auto node = Node(req, ino);
-    if (!node) return;
-    auto* dh = self->Adopt(std::make_unique<DirHandle>());
+    fuse_reply_err(req, ENOSYS);
+  }
+
+  // What directory node lists, "." and ".." first.
+  static Result<DirListings::Entries> ListDir(FuseServer* self, const NodeInfo& node) {
     // ".." gets a placeholder number: readers skip entries numbered 0.
-    dh->entries = {{".", S_IFDIR, node->ino}, {"..", S_IFDIR, 1}};
-    if (node->kind == NodeKind::kTop) {
-      dh->entries.push_back({FuseServer::kContainers, S_IFDIR, FuseServer::kContainersId});
-      dh->entries.push_back({FuseServer::kImages, S_IFDIR, FuseServer::kImagesId});
-      dh->entries.push_back({FuseServer::kStatus, S_IFDIR, FuseServer::kStatusId});
-    } else if (node->kind == NodeKind::kStatus ||
-               (node->kind == NodeKind::kCategory && node->category == FuseServer::kStatus)) {
-      auto entries = self->StatusList(*node);
-      if (!entries.ok()) {
-        self->Drop(dh);
-        return ReplyError(req, self, Code(entries.error()));
-      }
-      for (auto& e : *entries) dh->entries.push_back(std::move(e));
-    } else if (node->kind == NodeKind::kCategory) {
+    DirListings::Entries entries = {{".", S_IFDIR, node.ino}, {"..", S_IFDIR, 1}};
+    if (node.kind == NodeKind::kTop) {
+      entries.push_back({FuseServer::kContainers, S_IFDIR, FuseServer::kContainersId});
+      entries.push_back({FuseServer::kImages, S_IFDIR, FuseServer::kImagesId});
+      entries.push_back({FuseServer::kStatus, S_IFDIR, FuseServer::kStatusId});
+    } else if (node.kind == NodeKind::kStatus ||
+               (node.kind == NodeKind::kCategory && node.category == FuseServer::kStatus)) {
+      ASSIGN_OR_RETURN(auto listed, self->StatusList(node));
+      for (auto& e : listed) entries.push_back(std::move(e));
+    } else if (node.kind == NodeKind::kCategory) {
       std::lock_guard lock(self->roots_mu_);
-      for (const auto& [name, root] : self->roots_[node->category]) {
-        dh->entries.push_back({name, S_IFDIR, 1});
+      for (const auto& [name, root] : self->roots_[node.category]) {
+        entries.push_back({name, S_IFDIR, 1});
       }
-    } else if (!node->unlinked) {
-      dh->unlisted = node;
+    } else if (!node.unlinked) {
+      ASSIGN_OR_RETURN(auto listed, node.root->ReadDir(node.path));
+      for (auto& e : listed) entries.push_back(std::move(e));
     }
-    fi->fh = reinterpret_cast<uint64_t>(dh);
-    // The kernel drops a cached listing when the directory changes through
-    // the mount; the top levels change with mounts, so they are not cached.
-    fi->cache_readdir = node->kind == NodeKind::kUnion;
-    fi->keep_cache = fi->cache_readdir;
-    if (fuse_reply_open(req, fi) != 0) self->Drop(dh);
+    return entries;
   }
 
   static void DoReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                        fuse_file_info* fi, bool plus) {
+                        fuse_file_info*, bool plus) {
     FuseServer* self = Self(req);
-    auto* dh = reinterpret_cast<DirHandle*>(fi->fh);
-    if (dh->unlisted) {
-      // The kernel serializes readdir on one open directory.
-      auto entries = dh->unlisted->root->ReadDir(dh->unlisted->path);
+    auto node = Node(req, ino);
+    if (!node) return;
+    // A listing is made at offset 0 and continued by the reads after it.
+    const uint64_t offset = static_cast<uint64_t>(off);
+    std::optional<DirListings::Listing> listing;
+    if (offset != 0) listing = self->listings_.Find(ino, offset);
+    if (!listing) {
+      // (A continuation whose listing is gone goes on in a new one.)
+      auto entries = ListDir(self, *node);
       if (!entries.ok()) return ReplyError(req, self, Code(entries.error()));
-      for (auto& e : *entries) dh->entries.push_back(std::move(e));
-      dh->unlisted.reset();
+      listing = self->listings_.Add(ino, std::move(*entries));
     }
-    NodeSnapshot node;
-    if (plus) {
-      node = Node(req, ino);
-      if (!node) return;
+    const DirListings::Entries& entries = *listing->entries;
+    const size_t first = offset == 0 ? 0 : DirListings::NextIndex(offset);
+    if (first >= entries.size()) {
+      self->listings_.Drop(ino, listing->generation);  // read to the end
+      return (void)fuse_reply_buf(req, nullptr, 0);
     }
     std::string buf(size, '\0');
     size_t used = 0;
-    for (size_t i = static_cast<size_t>(off); i < dh->entries.size(); ++i) {
-      const DirEntry& e = dh->entries[i];
+    for (size_t i = first; i < entries.size(); ++i) {
+      const DirEntry& e = entries[i];
+      const auto next = static_cast<off_t>(DirListings::OffsetAfter(listing->generation, i));
       size_t need;
       if (!plus) {
         struct stat st {};
         st.st_ino = e.ino;
         st.st_mode = e.type;
-        need = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &st,
-                                 static_cast<off_t>(i + 1));
+        need = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &st, next);
         if (need > size - used) break;
       } else if (e.name == "." || e.name == "..") {
         // The kernel takes no reference for these.
@@ -705,11 +701,11 @@ struct FuseOps {
         entry.attr.st_ino = e.ino;
         entry.attr.st_mode = e.type;
         need = fuse_add_direntry_plus(req, buf.data() + used, size - used, e.name.c_str(), &entry,
-                                      static_cast<off_t>(i + 1));
+                                      next);
         if (need > size - used) break;
       } else {
         auto child = LookupChild(self, *node, e.name.c_str());
-        if (!child.ok()) continue;  // gone since opendir
+        if (!child.ok()) continue;  // gone since the listing was made
         need = fuse_add_direntry_plus(req, nullptr, 0, e.name.c_str(), nullptr, 0);
         if (need > size - used) break;
         // Only an entry that is sent gives the kernel a reference.
@@ -718,8 +714,7 @@ struct FuseOps {
         entry.attr = child->second;
         if (child->first.kind == NodeKind::kStatus) entry.attr.st_ino = entry.ino;
         entry.attr_timeout = entry.entry_timeout = Timeout(self, child->first);
-        fuse_add_direntry_plus(req, buf.data() + used, size - used, e.name.c_str(), &entry,
-                               static_cast<off_t>(i + 1));
+        fuse_add_direntry_plus(req, buf.data() + used, size - used, e.name.c_str(), &entry, next);
       }
       used += need;
     }
@@ -736,9 +731,9 @@ struct FuseOps {
     DoReaddir(req, ino, size, off, fi, true);
   }
 
-  static void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  // Never sent: opendir is refused.
+  static void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
     OpScope scope(Self(req)->stats_, FuseOp::kReleasedir);
-    Self(req)->Drop(reinterpret_cast<DirHandle*>(fi->fh));
     fuse_reply_err(req, 0);
   }
 
@@ -1067,11 +1062,23 @@ Status FuseServer::AddRoot(const std::string& category, const std::string& name,
   if (root) root->CountInto(&stats_);
   // Negative entries under the categories are never cached, so the new
   // root shows at once.
-  std::lock_guard lock(roots_mu_);
-  auto [it, inserted] = roots_[category].emplace(name, std::move(root));
-  if (!inserted) return Error::Exists(category + "/" + name + " is already mounted");
+  {
+    std::lock_guard lock(roots_mu_);
+    auto [it, inserted] = roots_[category].emplace(name, std::move(root));
+    if (!inserted) return Error::Exists(category + "/" + name + " is already mounted");
+  }
+  DirChanged(category == kImages ? kImagesId : kContainersId);
   return Ok();
 }
+
+void FuseServer::DirChanged(uint64_t dir) {
+  // The kernel keeps listings (dir_listings.h); this drops the one of a
+  // directory that changed other than through the mount. ENOENT: the
+  // kernel has none.
+  if (session_ != nullptr) (void)fuse_lowlevel_notify_inval_inode(session_, dir, 0, 0);
+}
+
+void FuseServer::StatusChanged() { DirChanged(kStatusId); }
 
 Status FuseServer::WriteBack(const std::string& category, const std::string& name) {
   if (session_ == nullptr || !HasRoot(category, name)) return Ok();
@@ -1109,6 +1116,7 @@ Status FuseServer::RemoveRoot(const std::string& category, const std::string& na
     fuse_lowlevel_notify_inval_entry(session_, category == kImages ? kImagesId : kContainersId,
                                      name.c_str(), name.size());
   }
+  DirChanged(category == kImages ? kImagesId : kContainersId);
   return Ok();
 }
 

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "fuse/dir_listings.h"
 #include "fuse/fuse_stats.h"
 #include "fuse/inode_table.h"
 #include "fuse/status_source.h"
@@ -91,6 +92,9 @@ class FuseServer {
   // What mnt/status shows (empty without a source). The source must stay
   // alive until it is replaced: this waits for the reads using the old one.
   void SetStatusSource(StatusSource* source);
+  // The set of containers with a status directory changed (the runtime
+  // calls this on create and removal): mnt/status is listed afresh.
+  void StatusChanged();
 
   void Stop();
   const FuseStats& stats() const { return stats_; }
@@ -138,6 +142,8 @@ class FuseServer {
   // getattr reported, if recent, else made now.
   Result<std::string> StatusContent(const NodeInfo& node);
 
+  // Drops the kernel's cached listing (and attributes) of directory dir.
+  void DirChanged(uint64_t dir);
   FuseServerOptions options_;
   struct fuse_session* session_ = nullptr;
   std::unique_ptr<UringChannel> uring_;  // its I/O layer, when io_uring is on
@@ -146,6 +152,7 @@ class FuseServer {
   std::atomic<bool> writeback_{false};  // the kernel caches writes (set at init)
   size_t max_read_ = 0;  // the mount's max_read (read_ahead.h), set before mounting
   InodeTable table_;
+  DirListings listings_;
   mutable std::mutex roots_mu_;
   std::map<std::string, std::map<std::string, std::shared_ptr<UnionRoot>>> roots_;  // guarded
   FuseStats stats_;

@@ -11,8 +11,11 @@
 namespace strata::fuse {
 
 void FuseServer::SetStatusSource(StatusSource* source) {
-  std::unique_lock lock(status_mu_);
-  status_ = source;
+  {
+    std::unique_lock lock(status_mu_);
+    status_ = source;
+  }
+  StatusChanged();
 }
 
 Result<std::pair<NodeInfo, struct stat>> FuseServer::StatusLookup(const NodeInfo& parent,

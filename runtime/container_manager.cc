@@ -354,6 +354,7 @@ Result<ContainerRecord> ContainerManager::Create(const CreateRequest& request) {
   }
   names_[config.name] = config.id;
   containers_[config.id] = c;
+  fuse_.StatusChanged();  // mnt/status lists it
   {
     std::lock_guard warmup(c->warmup_mu);
     c->warmup = WarmUpRoot(reaper_, fuse_.PathOf(fuse::FuseServer::kContainers, config.id),
@@ -426,6 +427,7 @@ Status ContainerManager::RemoveLocked(const ContainerPtr& c) {
     if (auto it = names_.find(c->config.name); it != names_.end() && it->second == id) {
       names_.erase(it);
     }
+    fuse_.StatusChanged();  // mnt/status no longer lists it
     if (c->config.auto_remove) {
       std::lock_guard clock(c->mu);
       removed_exit_codes_[id] = c->state.exit_code;

@@ -13,7 +13,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -305,10 +307,28 @@ BOOST_FIXTURE_TEST_CASE(concurrent_readers_and_writers, Fixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(removed_roots_disappear, Fixture) {
+  BOOST_TEST((List(mnt + "/images") == std::set<std::string>{".", "..", "img"}));  // cached now
   BOOST_TEST(::access(Img("/etc").c_str(), F_OK) == 0);
   BOOST_REQUIRE(server->RemoveRoot("images", "img").ok());
   BOOST_TEST(::access(Img("/etc").c_str(), F_OK) != 0);
   BOOST_TEST((List(mnt + "/images") == std::set<std::string>{".", ".."}));
+}
+
+// The kernel keeps directory listings (no opendir): the levels that change
+// other than through the mount are listed afresh when they do.
+BOOST_FIXTURE_TEST_CASE(added_roots_show_in_a_listing_the_kernel_kept, Fixture) {
+  BOOST_TEST((List(mnt + "/containers") == std::set<std::string>{".", "..", "c1"}));
+  BOOST_TEST((List(mnt + "/containers") == std::set<std::string>{".", "..", "c1"}));
+  UnionRootOptions ctr;
+  ctr.lower = MakeChainLower(store->index(), store->objects(), chain);
+  ctr.upper_dir = dir.path() + "/c2/upper";
+  ctr.work_dir = dir.path() + "/c2/work";
+  BOOST_REQUIRE(server->AddRoot("containers", "c2", std::move(UnionRoot::Open(std::move(ctr)).value())).ok());
+  BOOST_TEST((List(mnt + "/containers") == std::set<std::string>{".", "..", "c1", "c2"}));
+  // A directory changed through the mount is listed afresh by the kernel.
+  BOOST_TEST((List(Ctr("/tmp")) == std::set<std::string>{".", ".."}));
+  BOOST_REQUIRE(WriteFileAtomic(Ctr("/tmp/a"), "a").ok());
+  BOOST_TEST((List(Ctr("/tmp")) == std::set<std::string>{".", "..", "a"}));
 }
 
 namespace {
@@ -352,4 +372,46 @@ BOOST_FIXTURE_TEST_CASE(status_files_are_fresh_and_read_only, Fixture) {
   BOOST_TEST(errno == ENOENT);
   server->SetStatusSource(nullptr);
   BOOST_TEST((List(mnt + "/status") == std::set<std::string>{".", ".."}));
+}
+
+namespace {
+
+// A status source whose containers come and go.
+class ChangingSource : public StatusSource {
+ public:
+  std::vector<std::string> Containers() override {
+    std::lock_guard lock(mu);
+    return ids;
+  }
+  bool HasContainer(const std::string& id) override {
+    std::lock_guard lock(mu);
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
+  }
+  Result<std::string> Read(const std::string& id, const std::string&) override {
+    if (!HasContainer(id)) return Error::NotFound(id);
+    return std::string("x\n");
+  }
+  std::mutex mu;
+  std::vector<std::string> ids = {"a"};
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(the_status_listing_follows_its_containers, Fixture) {
+  ChangingSource source;
+  server->SetStatusSource(&source);
+  BOOST_TEST((List(mnt + "/status") == std::set<std::string>{".", "..", "a"}));
+  {
+    std::lock_guard lock(source.mu);
+    source.ids = {"a", "b"};
+  }
+  server->StatusChanged();
+  BOOST_TEST((List(mnt + "/status") == std::set<std::string>{".", "..", "a", "b"}));
+  {
+    std::lock_guard lock(source.mu);
+    source.ids = {"b"};
+  }
+  server->StatusChanged();
+  BOOST_TEST((List(mnt + "/status") == std::set<std::string>{".", "..", "b"}));
+  server->SetStatusSource(nullptr);
 }
