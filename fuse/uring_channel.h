@@ -3,12 +3,12 @@
 //
 // Why: the kernel puts a request on the queue of the CPU its caller runs
 // on, and a session thread pinned to that CPU takes it, then commits the
-// reply and fetches the next request in one io_uring_enter. Caller and
-// server meet on one CPU. Through /dev/fuse, any idle session thread takes
-// a request, usually on another CPU, and every request then costs two
-// cross-CPU wake-ups. In a VM, whose idle vCPUs halt, those wake-ups cost
-// more than the request: pinning stratad and a `find` to one CPU made the
-// bench's warm walk 3.5x faster (docs/fuse.md, "Over io_uring").
+// reply and fetches the next request in one io_uring_enter: the request
+// is served on its caller's CPU. Through /dev/fuse, any idle session
+// thread takes a request, usually on another CPU, and every request then
+// costs two cross-CPU wake-ups; in a VM, whose idle vCPUs halt, they cost
+// more than the request. (The reply's wake-up may still move the caller
+// to an idle CPU: docs/fuse.md, "Over io_uring", has what that leaves.)
 //
 // Debian 12's libfuse (3.14) predates the protocol, so it is added under
 // the session as its custom I/O layer (fuse_session_custom_io over the
