@@ -170,7 +170,8 @@ Status TarReader::TakeRaw(size_t n, std::string* raw) {
 
 Result<size_t> TarReader::ReadData(char* out, size_t n) {
   ASSIGN_OR_RETURN(std::string_view data, ReadDataView(n));
-  std::memcpy(out, data.data(), data.size());
+  // An empty view may have no data pointer at all, which memcpy must not get.
+  if (!data.empty()) std::memcpy(out, data.data(), data.size());
   return data.size();
 }
 
