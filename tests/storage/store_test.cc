@@ -36,6 +36,26 @@ struct Fixture {
     return std::move(layer).value();
   }
 
+  // An image whose upper layer writes through a symlink of the lower one,
+  // which a view must refuse. Keeps its layers (the image points at them).
+  struct EvilImage {
+    LayerContents lower, upper;
+    Store::NewImage image;
+  };
+  std::unique_ptr<EvilImage> MakeEvilImage() {
+    auto evil = std::make_unique<EvilImage>();
+    evil->lower = Layer(TarBuilder().Symlink("evil", "/etc").Finish());
+    evil->upper = Layer(TarBuilder().File("evil/passwd", "pwned").Finish());
+    evil->image.diff_ids = {evil->lower.diff_id, evil->upper.diff_id};
+    evil->image.new_layers = {&evil->lower, &evil->upper};
+    evil->image.config = Config(evil->image.diff_ids);
+    return evil;
+  }
+  void Discard(const EvilImage& evil) {
+    store->objects().Discard(evil.lower.created_objects);
+    store->objects().Discard(evil.upper.created_objects);
+  }
+
   // Commits an image of the given layer tars; returns its ID.
   Digest Commit(const std::vector<std::string>& tars, const std::string& tag,
                 const std::string& salt = "") {
@@ -166,13 +186,8 @@ BOOST_FIXTURE_TEST_CASE(images_sharing_a_base_store_it_once, Fixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(a_view_that_writes_through_a_lower_symlink_is_refused_whole, Fixture) {
-  LayerContents lower = Layer(TarBuilder().Symlink("evil", "/etc").Finish());
-  LayerContents upper = Layer(TarBuilder().File("evil/passwd", "pwned").Finish());
-  Store::NewImage image;
-  image.diff_ids = {lower.diff_id, upper.diff_id};
-  image.new_layers = {&lower, &upper};
-  image.config = Config(image.diff_ids);
-  auto id = store->CommitImage(image);
+  auto evil = MakeEvilImage();
+  auto id = store->CommitImage(evil->image);
   BOOST_REQUIRE(!id.ok());
   BOOST_TEST(id.error().message().find("symlink") != std::string::npos, id.error().message());
   size_t records = 0;
@@ -180,25 +195,19 @@ BOOST_FIXTURE_TEST_CASE(a_view_that_writes_through_a_lower_symlink_is_refused_wh
     if (family != "meta") ++records;
   }).ok());
   BOOST_TEST(records == 0u);
-  store->objects().Discard(lower.created_objects);
-  store->objects().Discard(upper.created_objects);
+  Discard(*evil);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_refused_commit_leaves_no_blob_behind, Fixture) {
   // CommitImage writes the config before it builds the view (so that the
   // syncfs runs meanwhile): a refusal must take it away again.
-  LayerContents lower = Layer(TarBuilder().Symlink("evil", "/etc").Finish());
-  LayerContents upper = Layer(TarBuilder().File("evil/passwd", "pwned").Finish());
-  Store::NewImage image;
-  image.diff_ids = {lower.diff_id, upper.diff_id};
-  image.new_layers = {&lower, &upper};
-  image.config = Config(image.diff_ids);
+  auto evil = MakeEvilImage();
+  Store::NewImage& image = evil->image;
   image.manifest = R"({"schemaVersion":2})";
   BOOST_REQUIRE(!store->CommitImage(image).ok());
   BOOST_TEST(!PathExists(store->blob_path(Sha256::Of(image.config))));
   BOOST_TEST(!PathExists(store->blob_path(Sha256::Of(image.manifest))));
-  store->objects().Discard(lower.created_objects);
-  store->objects().Discard(upper.created_objects);
+  Discard(*evil);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_blob_cut_short_by_a_crash_is_written_again, Fixture) {
