@@ -18,8 +18,12 @@ DirListings::Listing DirListings::Add(uint64_t ino, Entries entries) {
   Key key{ino, generation};
   order_.push_back(key);
   kept_[key] = Kept{shared, std::prev(order_.end())};
-  while (kept_.size() > kMaxKept) {
-    kept_.erase(order_.front());
+  kept_entries_ += shared->size();
+  // The newest stays even alone over the bound: its reader is on its way.
+  while (kept_.size() > 1 && (kept_.size() > kMaxKept || kept_entries_ > kMaxKeptEntries)) {
+    auto oldest = kept_.find(order_.front());
+    kept_entries_ -= oldest->second.entries->size();
+    kept_.erase(oldest);
     order_.pop_front();
   }
   return Listing{generation, std::move(shared)};
@@ -29,6 +33,7 @@ void DirListings::Drop(uint64_t ino, uint32_t generation) {
   std::lock_guard lock(mu_);
   auto it = kept_.find({ino, generation});
   if (it == kept_.end()) return;
+  kept_entries_ -= it->second.entries->size();
   order_.erase(it->second.in_order);
   kept_.erase(it);
 }

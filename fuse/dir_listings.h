@@ -34,8 +34,10 @@ class DirListings {
     std::shared_ptr<const Entries> entries;
   };
 
-  // Listings kept at most (readers that stop halfway leave theirs).
+  // Listings, and their entries, kept at most: readers that stop halfway
+  // leave theirs, and a container can make huge directories.
   static constexpr size_t kMaxKept = 256;
+  static constexpr size_t kMaxKeptEntries = 1 << 20;
 
   // The offset after entry index of a listing: where the next read starts.
   static uint64_t OffsetAfter(uint32_t generation, size_t index) {
@@ -62,6 +64,7 @@ class DirListings {
   };
   std::map<Key, Kept> kept_;  // guarded
   std::list<Key> order_;      // guarded; the kept keys, oldest first
+  size_t kept_entries_ = 0;   // guarded; entries of the kept listings
 };
 
 }  // namespace strata::fuse

@@ -35,6 +35,21 @@ BOOST_AUTO_TEST_CASE(an_offset_finds_the_listing_it_came_from) {
   BOOST_TEST(listings.Find(7, DirListings::OffsetAfter(second.generation, 0)).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(huge_listings_are_kept_to_a_bounded_number_of_entries) {
+  DirListings listings;
+  DirListings::Entries big(DirListings::kMaxKeptEntries / 2 + 1, DirEntry{"x", 0, 1});
+  auto first = listings.Add(1, big);
+  auto second = listings.Add(2, big);  // over the bound together: the older goes
+  BOOST_TEST(!listings.Find(1, DirListings::OffsetAfter(first.generation, 0)).has_value());
+  BOOST_TEST(listings.Find(2, DirListings::OffsetAfter(second.generation, 0)).has_value());
+  BOOST_TEST(listings.kept() == 1u);
+  // One alone over the bound is kept: its reader is reading it.
+  DirListings::Entries huge(DirListings::kMaxKeptEntries + 1, DirEntry{"y", 0, 1});
+  auto third = listings.Add(3, std::move(huge));
+  BOOST_TEST(listings.Find(3, DirListings::OffsetAfter(third.generation, 0)).has_value());
+  BOOST_TEST(listings.kept() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(readers_that_stop_halfway_leave_a_bounded_number) {
   DirListings listings;
   for (uint64_t ino = 1; ino <= DirListings::kMaxKept + 50; ++ino) {
