@@ -102,6 +102,8 @@ struct UringChannel::Entry {
   uint64_t unique = 0;  // the request being served
   uint64_t commit_id = 0;
   bool staged = false;  // its reply is in the entry
+
+  char* payload() const { return buffer + kRoom; }
 };
 
 struct UringChannel::Worker {
@@ -195,7 +197,7 @@ void UringChannel::Stage(Entry* entry, const struct iovec* iov, int count) {
       fits = false;
       break;
     }
-    char* to = entry->buffer + kRoom + payload;
+    char* to = entry->payload() + payload;
     if (p != to) std::memcpy(to, p, n);  // else made in place (ReplySpace)
     payload += n;
   }
@@ -212,7 +214,13 @@ void UringChannel::Stage(Entry* entry, const struct iovec* iov, int count) {
 std::span<char> UringChannel::ReplySpace() {
   Entry* entry = current_;
   if (entry == nullptr) return {};
-  return {entry->buffer + kRoom, entry->payload_size};
+  return {entry->payload(), entry->payload_size};
+}
+
+void UringChannel::StageError(Entry* entry, int err) {
+  fuse_out_header out {sizeof out, -err, entry->unique};
+  struct iovec one {&out, sizeof out};
+  Stage(entry, &one, 1);
 }
 
 ssize_t UringChannel::Writev(int fd, struct iovec* iov, int count) {
@@ -274,7 +282,7 @@ ssize_t UringChannel::SpliceSend(int fdin, off_t* offin, int fdout, off_t* offou
         errno = EINVAL;
         return -1;
       }
-      to = entry->buffer + kRoom + at;
+      to = entry->payload() + at;
       room = std::min(len - got, entry->payload_size - at);
     }
     ssize_t n = ::read(fdin, to, room);
@@ -282,11 +290,9 @@ ssize_t UringChannel::SpliceSend(int fdin, off_t* offin, int fdout, off_t* offou
     if (n <= 0) return n < 0 ? -1 : static_cast<ssize_t>(got);
     got += static_cast<size_t>(n);
   }
-  // The payload is in place already.
-  out.len = static_cast<uint32_t>(len);
-  std::memcpy(entry->header->in_out, &out, sizeof out);
-  entry->header->ent.payload_sz = static_cast<uint32_t>(len - sizeof out);
-  entry->staged = true;
+  // The payload is in place already (Stage does not copy it again).
+  struct iovec reply[2] = {{&out, sizeof out}, {entry->payload(), len - sizeof out}};
+  Stage(entry, reply, 2);
   return static_cast<ssize_t>(len);
 }
 
@@ -309,7 +315,7 @@ bool UringChannel::SetUpWorkers() {
       e.buffer = static_cast<char*>(worker->memory) + kHeaderArea;
       e.payload_size = payload_size_;
       e.iov[0] = {e.header, sizeof(RingHeader)};
-      e.iov[1] = {e.buffer + kRoom, payload_size_};
+      e.iov[1] = {e.payload(), payload_size_};
       workers_.push_back(std::move(worker));
     }
   }
@@ -335,13 +341,15 @@ void UringChannel::Go(bool serve) {
   setup_cv_.notify_all();
 }
 
-void UringChannel::PrepCommand(struct io_uring_sqe* sqe, int device, Entry* entry, uint32_t op,
-                               uint16_t qid) {
-  io_uring_prep_rw(IORING_OP_URING_CMD, sqe, device, entry->iov, 2, 0);
+void UringChannel::Queue(Worker* w, uint32_t op) {
+  // One command in flight per ring (depth kRingDepth): there is always an SQE.
+  struct io_uring_sqe* sqe = io_uring_get_sqe(&w->ring);
+  Entry* entry = &w->entry;
+  io_uring_prep_rw(IORING_OP_URING_CMD, sqe, device_, entry->iov, 2, 0);
   sqe->cmd_op = op;
   RingCmd cmd {};
   cmd.commit_id = op == kCmdCommitAndFetch ? entry->commit_id : 0;
-  cmd.qid = qid;
+  cmd.qid = static_cast<uint16_t>(w->qid);
   // The command area runs into the second half of a 128-byte SQE, past
   // what the struct declares (hence the address arithmetic).
   auto* area = reinterpret_cast<unsigned char*>(reinterpret_cast<uintptr_t>(sqe) +
@@ -392,8 +400,7 @@ void UringChannel::Run(Worker* w) {
       return;
     }
   }
-  Entry& e = w->entry;
-  PrepCommand(io_uring_get_sqe(&w->ring), device_, &e, kCmdRegister, static_cast<uint16_t>(w->qid));
+  Queue(w, kCmdRegister);
   bool registered = false;
   for (;;) {
     struct io_uring_cqe* cqe = nullptr;
@@ -416,8 +423,7 @@ void UringChannel::Run(Worker* w) {
     io_uring_cqe_seen(&w->ring, cqe);
     if (res == -EAGAIN && !registered) {  // the kernel is not initialized yet
       ::usleep(1000);
-      PrepCommand(io_uring_get_sqe(&w->ring), device_, &e, kCmdRegister,
-                  static_cast<uint16_t>(w->qid));
+      Queue(w, kCmdRegister);
       continue;
     }
     if (res < 0) {
@@ -433,14 +439,12 @@ void UringChannel::Run(Worker* w) {
       LogWarning("FUSE over io_uring: queue " + std::to_string(w->qid) + ": " +
                  std::strerror(-res) + "; registering again");
       registered = false;
-      PrepCommand(io_uring_get_sqe(&w->ring), device_, &e, kCmdRegister,
-                  static_cast<uint16_t>(w->qid));
+      Queue(w, kCmdRegister);
       continue;
     }
     registered = true;
     Serve(w);
-    PrepCommand(io_uring_get_sqe(&w->ring), device_, &e, kCmdCommitAndFetch,
-                static_cast<uint16_t>(w->qid));
+    Queue(w, kCmdCommitAndFetch);
   }
   io_uring_queue_exit(&w->ring);
 }
@@ -457,13 +461,11 @@ void UringChannel::Serve(Worker* w) {
   // the payload, which is already in place after them.
   if (in.len < sizeof in + payload || in.len - sizeof in - payload > sizeof e.header->op_in ||
       payload > e.payload_size) {
-    fuse_out_header out {sizeof out, -EIO, in.unique};
-    struct iovec one {&out, sizeof out};
-    Stage(&e, &one, 1);
+    StageError(&e, EIO);
     return;
   }
   const size_t op = in.len - sizeof in - payload;
-  char* start = e.buffer + kRoom - op - sizeof in;
+  char* start = e.payload() - op - sizeof in;
   std::memcpy(start, &in, sizeof in);
   std::memcpy(start + sizeof in, e.header->op_in, op);
   struct fuse_buf buf {};
@@ -475,9 +477,7 @@ void UringChannel::Serve(Worker* w) {
   served_->fetch_add(1, std::memory_order_relaxed);
   if (!e.staged) {
     // libfuse answered nothing; the kernel's caller must not wait forever.
-    fuse_out_header out {sizeof out, -EIO, in.unique};
-    struct iovec one {&out, sizeof out};
-    Stage(&e, &one, 1);
+    StageError(&e, EIO);
   }
 }
 

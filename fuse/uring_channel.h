@@ -51,7 +51,6 @@
 #include <vector>
 
 struct fuse_session;
-struct io_uring_sqe;
 
 namespace strata::fuse {
 
@@ -96,9 +95,12 @@ class UringChannel {
   void Go(bool serve);
   void Run(Worker* worker);
   void Serve(Worker* worker);
+  // Puts a reply (header, then the payload's pieces) in the entry; a piece
+  // already in the entry's payload buffer, where it belongs, is not copied.
   static void Stage(Entry* entry, const struct iovec* iov, int count);
-  static void PrepCommand(struct io_uring_sqe* sqe, int device, Entry* entry, uint32_t op,
-                          uint16_t qid);
+  static void StageError(Entry* entry, int err);
+  // Queues a register or commit-and-fetch of the worker's entry.
+  void Queue(Worker* w, uint32_t op);
   static thread_local Entry* current_;
 
   fuse_session* session_;

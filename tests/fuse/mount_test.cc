@@ -76,11 +76,15 @@ struct Fixture {
     view.lower = MakeChainLower(store->index(), store->objects(), chain);
     view.statfs_dir = dir.path();
     BOOST_REQUIRE(server->AddRoot("images", "img", std::move(UnionRoot::Open(std::move(view)).value())).ok());
+    AddContainerRoot("c1");
+  }
+  // A container root over the image, its upper in dir/<name>.
+  void AddContainerRoot(const std::string& name) {
     UnionRootOptions ctr;
     ctr.lower = MakeChainLower(store->index(), store->objects(), chain);
-    ctr.upper_dir = dir.path() + "/c1/upper";
-    ctr.work_dir = dir.path() + "/c1/work";
-    BOOST_REQUIRE(server->AddRoot("containers", "c1", std::move(UnionRoot::Open(std::move(ctr)).value())).ok());
+    ctr.upper_dir = dir.path() + "/" + name + "/upper";
+    ctr.work_dir = dir.path() + "/" + name + "/work";
+    BOOST_REQUIRE(server->AddRoot("containers", name, std::move(UnionRoot::Open(std::move(ctr)).value())).ok());
   }
   ~Fixture() {
     if (server) server->Stop();
@@ -319,11 +323,7 @@ BOOST_FIXTURE_TEST_CASE(removed_roots_disappear, Fixture) {
 BOOST_FIXTURE_TEST_CASE(added_roots_show_in_a_listing_the_kernel_kept, Fixture) {
   BOOST_TEST((List(mnt + "/containers") == std::set<std::string>{".", "..", "c1"}));
   BOOST_TEST((List(mnt + "/containers") == std::set<std::string>{".", "..", "c1"}));
-  UnionRootOptions ctr;
-  ctr.lower = MakeChainLower(store->index(), store->objects(), chain);
-  ctr.upper_dir = dir.path() + "/c2/upper";
-  ctr.work_dir = dir.path() + "/c2/work";
-  BOOST_REQUIRE(server->AddRoot("containers", "c2", std::move(UnionRoot::Open(std::move(ctr)).value())).ok());
+  AddContainerRoot("c2");
   BOOST_TEST((List(mnt + "/containers") == std::set<std::string>{".", "..", "c1", "c2"}));
   // A directory changed through the mount is listed afresh by the kernel.
   BOOST_TEST((List(Ctr("/tmp")) == std::set<std::string>{".", ".."}));
