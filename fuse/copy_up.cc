@@ -20,13 +20,18 @@ using storage::schema::ParentPath;
 
 namespace {
 
-// Copies a whole file's content between descriptors, in the kernel.
+// Copies a whole file's content between descriptors, in the kernel, from
+// offset 0 of from (whose position, maybe shared with a dup, stays) to to's
+// position.
 Status CopyContent(int from, int to, uint64_t size) {
   uint64_t left = size;
+  loff_t in = 0;
   while (left > 0) {
-    ssize_t n = ::copy_file_range(from, nullptr, to, nullptr, left, 0);
+    ssize_t n = ::copy_file_range(from, &in, to, nullptr, left, 0);
     if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
-      n = ::sendfile(to, from, nullptr, left);
+      off_t at = in;
+      n = ::sendfile(to, from, &at, left);
+      if (n > 0) in = at;
     }
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -46,6 +51,20 @@ Status UnionRoot::CopyUp(const std::string& path) {
   ASSIGN_OR_RETURN(Node node, Resolve(path));
   if (!node.exists) return Errno(ENOENT, path);
   return CopyUpLocked(path, node);
+}
+
+Result<UniqueFd> UnionRoot::CopyUpNameless(int lower_fd) {
+  RETURN_IF_ERROR(RequireWritable());
+  struct stat st;
+  if (::fstat(lower_fd, &st) != 0) return Error::FromErrno("copy up a file without a name");
+  // A file without a name gets none: O_TMPFILE, on the upper's filesystem.
+  UniqueFd fd(::openat(upper_->work_fd(), ".", O_TMPFILE | O_RDWR | O_CLOEXEC, st.st_mode & 07777));
+  if (!fd) return Error::FromErrno("copy up a file without a name");
+  if (::fchown(fd.get(), st.st_uid, st.st_gid) != 0) {
+    return Error::FromErrno("copy up a file without a name");
+  }
+  RETURN_IF_ERROR(CopyContent(lower_fd, fd.get(), static_cast<uint64_t>(st.st_size)));
+  return fd;
 }
 
 Status UnionRoot::CopyUpLocked(const std::string& path, const Node& node) {

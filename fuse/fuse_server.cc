@@ -9,6 +9,7 @@
 #include <fuse_lowlevel.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -25,15 +26,6 @@
 namespace strata::fuse {
 
 namespace {
-
-// An open file: the descriptor the union gave, and whether it is a lower
-// object (read-only, cacheable).
-struct FileHandle : FuseServer::Handle {
-  FileHandle(UniqueFd f, bool l, uint64_t n) : fd(std::move(f)), lower(l), node(n) {}
-  UniqueFd fd;
-  bool lower = false;
-  uint64_t node = 0;
-};
 
 constexpr size_t kMaxName = 255;
 
@@ -145,10 +137,17 @@ struct FuseOps {
     return std::make_pair(child, st);
   }
 
+  // Gives the kernel a reference to info's node: its id.
+  static uint64_t RefEntry(FuseServer* self, const NodeInfo& info) {
+    uint64_t id = self->table_.Ref(info);
+    if (info.kind == NodeKind::kStatus && !info.path.empty()) self->KeepStatusFile(id, info);
+    return id;
+  }
+
   static void ReplyEntry(fuse_req_t req, FuseServer* self, const NodeInfo& info,
                          const struct stat& st) {
     fuse_entry_param e {};
-    e.ino = self->table_.Ref(info);
+    e.ino = RefEntry(self, info);
     e.attr = st;
     if (info.kind == NodeKind::kStatus) e.attr.st_ino = e.ino;
     e.attr_timeout = e.entry_timeout = Timeout(self, info);
@@ -207,6 +206,10 @@ struct FuseOps {
     } else {
       conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
     }
+    // Files are opened without the session (open); an open therefore
+    // cannot truncate (O_TRUNC comes as a setattr).
+    server->no_open_ = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+    conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
     // Locks stay in the kernel (no getlk/setlk/flock ops).
     conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
     // libfuse wants the mount option's value here too (read_ahead.h).
@@ -237,6 +240,7 @@ struct FuseOps {
     auto dropped = self->table_.Forget(ino, count);
     if (!dropped) return;
     self->Forgot(ino);
+    self->files_.Forget(ino);
     if (dropped->kind == NodeKind::kUnion) dropped->root->Forget(dropped->ino);
   }
 
@@ -292,7 +296,7 @@ struct FuseOps {
   }
 
   static void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
-                      fuse_file_info* fi) {
+                      fuse_file_info*) {
     OpScope scope(Self(req)->stats_, FuseOp::kSetattr);
     FuseServer* self = Self(req);
     auto node = UnionNode(req, ino, EPERM);
@@ -305,12 +309,11 @@ struct FuseOps {
     if (to_set & FUSE_SET_ATTR_MTIME) r.mtime = attr->st_mtim;
     if (to_set & FUSE_SET_ATTR_ATIME_NOW) r.atime = timespec{0, UTIME_NOW};
     if (to_set & FUSE_SET_ATTR_MTIME_NOW) r.mtime = timespec{0, UTIME_NOW};
-    auto* fh = fi != nullptr ? reinterpret_cast<FileHandle*>(fi->fh) : nullptr;
     if (node->unlinked) {
       // No name left (the kernel writes back an unlinked file's pages and
-      // times when it is closed): only an open upper descriptor reaches it.
-      if (fh != nullptr && !fh->lower) {
-        return SetAttrByFd(req, self, *node, fh->fd.get(), r, to_set, attr->st_size);
+      // times when it is closed): only its kept descriptor reaches it.
+      if (auto file = self->files_.Find(ino); file != nullptr && !file->lower) {
+        return SetAttrByFd(req, self, *node, file->fd.get(), r, to_set, attr->st_size);
       }
       // The kernel also sends the times it keeps of a file it was not
       // writing (its ctime changes with the unlink); they are nobody's to
@@ -319,7 +322,7 @@ struct FuseOps {
       bool times_only = !(to_set & FUSE_SET_ATTR_SIZE) && !r.mode && !r.uid && !r.gid;
       if (!times_only) return ReplyError(req, self, ENOENT);
       if (!self->StatOpenFile(ino, &fst)) {
-        // Nothing holds the file open either: the kernel is writing back
+        // Nothing keeps the file open either: the kernel is writing back
         // the times it kept of a file whose last name went (a syncfs, the
         // inode's eviction). They have nowhere to go, and an error would
         // fail the syncfs that commit and unmount rely on. (Only regular
@@ -332,13 +335,7 @@ struct FuseOps {
       fst.st_nlink = 0;
       return (void)fuse_reply_attr(req, &fst, 0);
     }
-    if (to_set & FUSE_SET_ATTR_SIZE) {
-      if (fh != nullptr && !fh->lower) {
-        if (::ftruncate(fh->fd.get(), attr->st_size) != 0) return ReplyError(req, self, errno);
-      } else {
-        r.size = attr->st_size;
-      }
-    }
+    if (to_set & FUSE_SET_ATTR_SIZE) r.size = attr->st_size;
     auto st = node->root->SetAttr(node->path, r);
     if (!st.ok()) return ReplyError(req, self, Code(st.error()));
     fuse_reply_attr(req, &*st, Timeout(self, *node));
@@ -449,6 +446,7 @@ struct FuseOps {
     if (!child_of) return;
     auto& [node_info, path] = *child_of;
     const NodeInfo* node = node_info.get();
+    if (!dir) KeepFileOf(self, *node, path);
     Status st = dir ? node->root->Rmdir(path) : node->root->Unlink(path);
     if (!st.ok()) return ReplyError(req, self, Code(st.error()));
     self->table_.Unlinked(node->root.get(), path);
@@ -476,6 +474,7 @@ struct FuseOps {
       return ReplyError(req, self, ENAMETOOLONG);
     }
     std::string a = ChildPath(from->path, name), b = ChildPath(to->path, newname);
+    if (!(flags & RENAME_EXCHANGE)) KeepFileOf(self, *to, b);
     Status st = from->root->Rename(a, b, flags);
     if (!st.ok()) return ReplyError(req, self, Code(st.error()));
     if (flags & RENAME_EXCHANGE) {
@@ -486,50 +485,68 @@ struct FuseOps {
     fuse_reply_err(req, 0);
   }
 
-  // With the writeback cache (init), what a write open asks of the upper.
-  static int CachedWriteFlags(FuseServer* self, int flags) {
-    if (!self->writeback_ || (flags & O_ACCMODE) == O_RDONLY) return flags;
-    return (flags & ~(O_ACCMODE | O_APPEND)) | O_RDWR;
+  // The descriptor node's reads (write: and writes) go through
+  // (node_files.h): the one kept for it, or the lower object (cached by the
+  // root's LowerFiles), or the upper file, kept from now on. A write to a
+  // lower file copies it up first.
+  static Result<NodeFiles::FilePtr> FileOf(FuseServer* self, fuse_ino_t ino, bool write) {
+    NodeFiles::FilePtr kept = self->files_.Find(ino);
+    if (kept != nullptr && (!write || kept->writable)) return kept;
+    auto node = self->table_.Get(ino);
+    if (!node) return Errno(ESTALE, "node " + std::to_string(ino));
+    if (node->kind == NodeKind::kStatus) return Errno(write ? EROFS : ENOENT, node->path);
+    if (node->kind != NodeKind::kUnion) return Errno(EISDIR, node->category);
+    // A file whose last name went is reached only through what was kept; a
+    // lower one written now is copied up without a name.
+    if (node->unlinked) {
+      if (kept == nullptr) return Errno(ENOENT, node->path);
+      ASSIGN_OR_RETURN(UniqueFd copy, node->root->CopyUpNameless(kept->fd.get()));
+      return self->files_.Put(ino, node->root.get(), {std::move(copy), false, true}, true);
+    }
+    ASSIGN_OR_RETURN(OpenedFile opened,
+                     node->root->OpenFile(node->path, write ? O_RDWR : O_RDONLY, node->ino));
+    NodeFiles::File file{std::move(opened.fd), opened.lower, write};
+    if (opened.lower) return std::make_shared<const NodeFiles::File>(std::move(file));
+    return self->files_.Put(ino, node->root.get(), std::move(file));
   }
 
-  static void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  // Keeps a descriptor of the file at path in dir's root while the kernel
+  // knows it, before an unlink or a rename over it: an open file whose last
+  // name goes must go on working (node_files.h).
+  static void KeepFileOf(FuseServer* self, const NodeInfo& dir, const std::string& path) {
+    auto id = self->table_.Find(dir.root.get(), path);
+    if (!id) return;
+    if (self->files_.Find(*id) == nullptr) {
+      auto node = self->table_.Get(*id);
+      // Only a regular file has content to keep (a fifo's open would block).
+      auto st = dir.root->Stat(path);
+      if (!node || !st.ok() || !S_ISREG(st->st_mode)) return;
+      auto opened = dir.root->OpenFile(path, O_RDONLY, node->ino);
+      if (!opened.ok()) return;
+      NodeFiles::File file{std::move(opened->fd), opened->lower, false};
+      if (!file.lower) {
+        // Read-write, since nothing could reopen it once it has no name.
+        UniqueFd rw(::open(("/proc/self/fd/" + std::to_string(file.fd.get())).c_str(),
+                           O_RDWR | O_CLOEXEC));
+        if (rw) file = {std::move(rw), false, true};
+      }
+      self->files_.Put(*id, dir.root.get(), std::move(file), true);
+    }
+    self->files_.Pin(*id);
+  }
+
+  // The kernel opens files without the session (node_files.h): the first
+  // open is answered ENOSYS, and the kernel then sends no open or release
+  // again. A kernel without FUSE_NO_OPEN_SUPPORT gets an open with no
+  // handle; either way every open keeps the kernel's cached pages (lower
+  // files never change, every write to an upper one comes through its one
+  // kernel inode, a status file is a node per content).
+  static void open(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     OpScope scope(Self(req)->stats_, FuseOp::kOpen);
-    FuseServer* self = Self(req);
-    auto node = Node(req, ino);
-    if (!node) return;
-    if (node->kind == NodeKind::kStatus) return OpenStatus(req, self, *node, fi);
-    if (node->kind != NodeKind::kUnion) return ReplyError(req, self, EISDIR);
-    auto file = node->root->OpenFile(node->path, CachedWriteFlags(self, fi->flags), node->ino);
-    if (!file.ok()) return ReplyError(req, self, Code(file.error()));
-    int fd = file->fd.get();
-    auto* fh = self->Adopt(std::make_unique<FileHandle>(std::move(file->fd), file->lower, ino),
-                           ino, fd);
-    fi->fh = reinterpret_cast<uint64_t>(fh);
-    // Lower files never change: keep their pages across opens.
-    // Every write reaches the file through this session and its one kernel
-    // inode, so its pages stay right across opens.
+    if (Self(req)->no_open_) return (void)fuse_reply_err(req, ENOSYS);
+    fi->fh = 0;
     fi->keep_cache = 1;
-    if (fuse_reply_open(req, fi) != 0) Release(self, fh);
-  }
-
-  // A status file: its content made now, in a memory file the reads splice
-  // from; direct_io, so the kernel keeps nothing and each open is fresh.
-  static void OpenStatus(fuse_req_t req, FuseServer* self, const NodeInfo& node,
-                         fuse_file_info* fi) {
-    if ((fi->flags & O_ACCMODE) != O_RDONLY) return ReplyError(req, self, EROFS);
-    auto content = self->StatusContent(node);
-    if (!content.ok()) return ReplyError(req, self, Code(content.error()));
-    UniqueFd fd(::memfd_create("strata-status", MFD_CLOEXEC));
-    if (!fd) return ReplyError(req, self, errno);
-    if (Status w = WriteAll(fd.get(), *content); !w.ok())
-      return ReplyError(req, self, Code(w.error()));
-    int raw_fd = fd.get();
-    auto* fh = self->Adopt(std::make_unique<FileHandle>(std::move(fd), true, node.id), node.id,
-                           raw_fd);
-    fi->fh = reinterpret_cast<uint64_t>(fh);
-    fi->direct_io = 1;
-    fi->keep_cache = 0;
-    if (fuse_reply_open(req, fi) != 0) Release(self, fh);
+    fuse_reply_open(req, fi);
   }
 
   static void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
@@ -541,33 +558,33 @@ struct FuseOps {
     auto& [node_info, path] = *child_of;
     const NodeInfo* node = node_info.get();
     Owner owner = OwnerFor(req, *node, &mode);
-    auto file = node->root->Create(path, mode, CachedWriteFlags(self, fi->flags), owner);
+    // Read-write and without O_APPEND whatever the caller asked: the
+    // kernel reads around partial pages of its cache, and places appends.
+    auto file = node->root->Create(path, mode, O_RDWR, owner);
     if (!file.ok()) return ReplyError(req, self, Code(file.error()));
     auto child = LookupChild(self, *node, name);
     if (!child.ok()) return ReplyError(req, self, Code(child.error()));
     fuse_entry_param e {};
     e.ino = self->table_.Ref(child->first);
-    int fd = file->fd.get();
-    auto* fh = self->Adopt(std::make_unique<FileHandle>(std::move(file->fd), false, e.ino),
-                           e.ino, fd);
-    fi->fh = reinterpret_cast<uint64_t>(fh);
+    self->files_.Put(e.ino, node->root.get(), {std::move(file->fd), false, true});
+    fi->fh = 0;
+    fi->keep_cache = 1;
     e.attr = child->second;
     e.attr_timeout = e.entry_timeout = Timeout(self, *node);
-    if (fuse_reply_create(req, &e, fi) != 0) {
-      self->table_.Forget(e.ino, 1);
-      Release(self, fh);
-    }
+    if (fuse_reply_create(req, &e, fi) != 0) Forget(self, e.ino, 1);
   }
 
-  static void read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  static void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
     OpScope scope(Self(req)->stats_, FuseOp::kRead);
     FuseServer* self = Self(req);
-    auto* fh = reinterpret_cast<FileHandle*>(fi->fh);
+    auto file = FileOf(self, ino, false);
+    if (!file.ok()) return ReplyError(req, self, Code(file.error()));
+    const int fd = (*file)->fd.get();
     if (std::span<char> space = UringChannel::ReplySpace(); space.size() >= size) {
       // Over io_uring the data goes straight into the ring's buffer.
-      // (EINVAL: an O_DIRECT file and a size it cannot take into this
-      // buffer; the way below copies through a pipe.)
-      ssize_t n = ::pread(fh->fd.get(), space.data(), size, off);
+      // (EINVAL: a size this buffer cannot take from an O_DIRECT file; the
+      // way below copies through a pipe.)
+      ssize_t n = ::pread(fd, space.data(), size, off);
       if (n >= 0) {
         self->stats_.bytes_read += static_cast<uint64_t>(n);
         fuse_reply_buf(req, space.data(), static_cast<size_t>(n));
@@ -578,21 +595,21 @@ struct FuseOps {
     // Hand the kernel the descriptor: libfuse splices from it when it can.
     fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
     buf.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-    buf.buf[0].fd = fh->fd.get();
+    buf.buf[0].fd = fd;
     buf.buf[0].pos = off;
     self->stats_.bytes_read += size;
     fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
   }
 
-  static void write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off,
-                        fuse_file_info* fi) {
+  static void write_buf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off,
+                        fuse_file_info*) {
     OpScope scope(Self(req)->stats_, FuseOp::kWrite);
     FuseServer* self = Self(req);
-    auto* fh = reinterpret_cast<FileHandle*>(fi->fh);
-    if (fh->lower) return ReplyError(req, self, EBADF);
+    auto file = FileOf(self, ino, true);
+    if (!file.ok()) return ReplyError(req, self, Code(file.error()));
     fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
     out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-    out.buf[0].fd = fh->fd.get();
+    out.buf[0].fd = (*file)->fd.get();
     out.buf[0].pos = off;
     ssize_t n = fuse_buf_copy(&out, in, FUSE_BUF_SPLICE_NONBLOCK);
     if (n < 0) return ReplyError(req, self, static_cast<int>(-n));
@@ -600,13 +617,9 @@ struct FuseOps {
     fuse_reply_write(req, static_cast<size_t>(n));
   }
 
-  static void Release(FuseServer* self, FileHandle* fh) {
-    self->Drop(fh, fh->node, fh->fd.get());
-  }
-
-  static void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  // Sent only for created files (their handle is 0): nothing to free.
+  static void release(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
     OpScope scope(Self(req)->stats_, FuseOp::kRelease);
-    Release(Self(req), reinterpret_cast<FileHandle*>(fi->fh));
     fuse_reply_err(req, 0);
   }
 
@@ -620,12 +633,16 @@ struct FuseOps {
     return flushed.ok() ? 0 : Code(flushed.error());
   }
 
-  static void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
+  static void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info*) {
     OpScope scope(Self(req)->stats_, FuseOp::kFsync);
-    auto* fh = reinterpret_cast<FileHandle*>(fi->fh);
-    int r = datasync ? ::fdatasync(fh->fd.get()) : ::fsync(fh->fd.get());
-    int err = r == 0 ? FlushCopyUps(Self(req), ino) : errno;
-    ReplyError(req, Self(req), err);
+    // Only an upper file can have been written (a file without a name and
+    // without a kept descriptor has nothing left to sync).
+    int err = 0;
+    if (auto file = FileOf(Self(req), ino, false); file.ok() && !(*file)->lower) {
+      int r = datasync ? ::fdatasync((*file)->fd.get()) : ::fsync((*file)->fd.get());
+      if (r != 0) err = errno;
+    }
+    ReplyError(req, Self(req), err != 0 ? err : FlushCopyUps(Self(req), ino));
   }
 
   // No opendir (dir_listings.h): the kernel then sends none, nor any
@@ -710,7 +727,7 @@ struct FuseOps {
         if (need > size - used) break;
         // Only an entry that is sent gives the kernel a reference.
         fuse_entry_param entry {};
-        entry.ino = self->table_.Ref(child->first);
+        entry.ino = RefEntry(self, child->first);
         entry.attr = child->second;
         if (child->first.kind == NodeKind::kStatus) entry.attr.st_ino = entry.ino;
         entry.attr_timeout = entry.entry_timeout = Timeout(self, child->first);
@@ -813,32 +830,34 @@ struct FuseOps {
     fuse_reply_err(req, 0);
   }
 
-  static void fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset, off_t length,
-                        fuse_file_info* fi) {
+  static void fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                        fuse_file_info*) {
     OpScope scope(Self(req)->stats_, FuseOp::kFallocate);
-    auto* fh = reinterpret_cast<FileHandle*>(fi->fh);
-    if (fh->lower) return ReplyError(req, Self(req), EBADF);
-    int r = ::fallocate(fh->fd.get(), mode, offset, length);
+    auto file = FileOf(Self(req), ino, true);
+    if (!file.ok()) return ReplyError(req, Self(req), Code(file.error()));
+    int r = ::fallocate((*file)->fd.get(), mode, offset, length);
     ReplyError(req, Self(req), r == 0 ? 0 : errno);
   }
 
-  static void lseek(fuse_req_t req, fuse_ino_t, off_t off, int whence, fuse_file_info* fi) {
+  static void lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info*) {
     OpScope scope(Self(req)->stats_, FuseOp::kLseek);
-    auto* fh = reinterpret_cast<FileHandle*>(fi->fh);
-    off_t r = ::lseek(fh->fd.get(), off, whence);
+    auto file = FileOf(Self(req), ino, false);
+    if (!file.ok()) return ReplyError(req, Self(req), Code(file.error()));
+    off_t r = ::lseek((*file)->fd.get(), off, whence);
     if (r < 0) return ReplyError(req, Self(req), errno);
     fuse_reply_lseek(req, r);
   }
 
-  static void copy_file_range(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* fi_in,
-                              fuse_ino_t, off_t off_out, fuse_file_info* fi_out, size_t len,
+  static void copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, fuse_file_info*,
+                              fuse_ino_t ino_out, off_t off_out, fuse_file_info*, size_t len,
                               int flags) {
     OpScope scope(Self(req)->stats_, FuseOp::kCopyFileRange);
-    auto* in = reinterpret_cast<FileHandle*>(fi_in->fh);
-    auto* out = reinterpret_cast<FileHandle*>(fi_out->fh);
-    if (out->lower) return ReplyError(req, Self(req), EBADF);
+    auto in = FileOf(Self(req), ino_in, false);
+    if (!in.ok()) return ReplyError(req, Self(req), Code(in.error()));
+    auto out = FileOf(Self(req), ino_out, true);
+    if (!out.ok()) return ReplyError(req, Self(req), Code(out.error()));
     loff_t a = off_in, b = off_out;
-    ssize_t n = ::copy_file_range(in->fd.get(), &a, out->fd.get(), &b, len,
+    ssize_t n = ::copy_file_range((*in)->fd.get(), &a, (*out)->fd.get(), &b, len,
                                   static_cast<unsigned>(flags));
     if (n < 0) return ReplyError(req, Self(req), errno);
     Self(req)->stats_.bytes_written += static_cast<uint64_t>(n);
@@ -903,22 +922,11 @@ struct FuseOps {
   }
 };
 
-void FuseServer::Drop(Handle* handle, uint64_t node, int fd) {
-  std::unique_ptr<Handle> dropped;  // destroyed after the lock is released
-  std::lock_guard lock(open_mu_);
-  if (fd >= 0) {
-    auto [begin, end] = open_files_.equal_range(node);
-    for (auto it = begin; it != end; ++it) {
-      if (it->second == fd) {
-        open_files_.erase(it);
-        break;
-      }
-    }
-  }
-  if (auto it = handles_.find(handle); it != handles_.end()) {
-    dropped = std::move(it->second);
-    handles_.erase(it);
-  }
+size_t FuseServer::NodeFilesBudget() {
+  // A quarter of the descriptors; LowerFiles takes up to half.
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 256;
+  return std::max<size_t>(rl.rlim_cur / 4, 64);
 }
 
 void FuseServer::RememberStat(uint64_t node, const struct stat& st) {
@@ -939,9 +947,8 @@ std::optional<struct stat> FuseServer::LastStat(uint64_t node) {
 }
 
 bool FuseServer::StatOpenFile(uint64_t node, struct stat* st) {
-  std::lock_guard lock(open_mu_);
-  auto it = open_files_.find(node);
-  return it != open_files_.end() && ::fstat(it->second, st) == 0;
+  NodeFiles::FilePtr file = files_.Find(node);
+  return file != nullptr && ::fstat(file->fd.get(), st) == 0;
 }
 
 Status FuseServer::CleanStaleMount(const std::string& dir) {
@@ -1108,6 +1115,7 @@ Status FuseServer::RemoveRoot(const std::string& category, const std::string& na
   // durable first.
   if (root) {
     root->Unmounted();
+    files_.ForgetRoot(root.get());
     Status flushed = root->FlushCopyUps();
     if (!flushed.ok()) LogWarning(flushed.error().message());
   }

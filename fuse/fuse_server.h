@@ -33,6 +33,7 @@
 #include "fuse/dir_listings.h"
 #include "fuse/fuse_stats.h"
 #include "fuse/inode_table.h"
+#include "fuse/node_files.h"
 #include "fuse/status_source.h"
 #include "fuse/union_root.h"
 #include "fuse/uring_channel.h"
@@ -104,29 +105,11 @@ class FuseServer {
   // Detaches a FUSE mount left at dir by a crashed process (ENOTCONN).
   static Status CleanStaleMount(const std::string& dir);
 
-  // An open file or directory. The server owns every handle it gave the
-  // kernel, so the ones whose release never comes (an unmount) are freed
-  // with it.
-  struct Handle {
-    virtual ~Handle() = default;
-  };
-
  private:
   friend struct FuseOps;
   FuseServer() = default;
-  // Owns a handle given to the kernel. An open file's descriptor (fd >= 0)
-  // is also recorded by node, for fstat after unlink: one lock for both.
-  template <typename T>
-  T* Adopt(std::unique_ptr<T> handle, uint64_t node = 0, int fd = -1) {
-    T* raw = handle.get();
-    std::lock_guard lock(open_mu_);
-    handles_.emplace(raw, std::move(handle));
-    if (fd >= 0) open_files_.emplace(node, fd);
-    return raw;
-  }
-  // Frees a released handle (and forgets its descriptor, fd >= 0). The
-  // handle is destroyed, its descriptor closed, after open_mu_ is dropped.
-  void Drop(Handle* handle, uint64_t node = 0, int fd = -1);
+  // fstat of the node's kept descriptor (node_files.h), for a file whose
+  // last name went.
   bool StatOpenFile(uint64_t node, struct stat* st);
   // Directories' last attributes, for one removed while a process sits in it.
   void RememberStat(uint64_t node, const struct stat& st);
@@ -135,12 +118,15 @@ class FuseServer {
   // mnt/status (status_tree.cc).
   Result<std::pair<NodeInfo, struct stat>> StatusLookup(const NodeInfo& parent,
                                                         const std::string& name);
+  // A status node's attributes (a file's size is its kept content's).
   struct stat StatusStat(const NodeInfo& node);
   Result<std::vector<DirEntry>> StatusList(const NodeInfo& node);
   Result<std::string> StatusRead(const NodeInfo& node);
-  // The content an open serves: the one whose size the last lookup or
-  // getattr reported, if recent, else made now.
-  Result<std::string> StatusContent(const NodeInfo& node);
+  // Keeps the content a lookup of status file node (now numbered id) made
+  // as the node's file: a node per content (node_files.h).
+  void KeepStatusFile(uint64_t id, const NodeInfo& node);
+  // Descriptors NodeFiles may keep that could be reopened.
+  static size_t NodeFilesBudget();
 
   // Drops the kernel's cached listing (and attributes) of directory dir.
   void DirChanged(uint64_t dir);
@@ -163,11 +149,13 @@ class FuseServer {
     std::chrono::steady_clock::time_point made;
   };
   std::mutex snapshots_mu_;
-  std::map<std::string, StatusSnapshot> snapshots_;  // by "<id>/<file>"; guarded
+  // Contents made by lookups, until their node keeps them; by
+  // "<id>/<file>#<content hash>".
+  std::map<std::string, StatusSnapshot> snapshots_;  // guarded by snapshots_mu_
+  std::atomic<bool> no_open_{false};  // the kernel opens files without us (set at init)
+  NodeFiles files_{NodeFilesBudget()};
   std::mutex open_mu_;
-  std::multimap<uint64_t, int> open_files_;        // guarded by open_mu_
   std::unordered_map<uint64_t, struct stat> last_dir_stat_;  // guarded by open_mu_
-  std::unordered_map<Handle*, std::unique_ptr<Handle>> handles_;  // guarded by open_mu_
 };
 
 }  // namespace strata::fuse

@@ -10,7 +10,9 @@ InodeTable::InodeTable() {
 }
 
 std::string InodeTable::Key(const NodeInfo& info) {
-  if (info.kind == NodeKind::kStatus) return "s" + info.root_name + "/" + info.path;
+  if (info.kind == NodeKind::kStatus) {
+    return "s" + info.root_name + "/" + info.path + "#" + std::to_string(info.content);
+  }
   return info.kind == NodeKind::kTop ? "t" : "c" + info.category;
 }
 
@@ -131,6 +133,13 @@ void InodeTable::Unlinked(const UnionRoot* root, const std::string& path) {
   uint64_t id = it->second;
   by_path_.erase(it);
   DropName(id, path);
+}
+
+std::optional<uint64_t> InodeTable::Find(const UnionRoot* root, const std::string& path) const {
+  std::lock_guard lock(mu_);
+  auto it = by_path_.find({root, path});
+  if (it == by_path_.end()) return std::nullopt;
+  return it->second;
 }
 
 void InodeTable::Move(const UnionRoot* root, const std::string& from, const std::string& to) {

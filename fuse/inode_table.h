@@ -10,7 +10,8 @@
 //    kernel an entry: lookup, create, mkdir, mknod, symlink, link,
 //    readdirplus. The kernel owns the lookup count and lowers it with forget;
 //    a node is dropped when its count reaches 0. Pinned nodes (the top
-//    levels) are never dropped. Status nodes are keyed by their names.
+//    levels) are never dropped. Status nodes are keyed by their names and,
+//    for files, their content (node_files.h).
 //  - A node remembers the names it was looked up by. Operations use one of
 //    them (`path`); rename moves names (and, for a directory, every name
 //    below it); unlink drops one. A node with no name left is `unlinked`:
@@ -53,6 +54,7 @@ struct NodeInfo {
   std::string path;                 // kUnion: a current name within the root; kStatus: the file
   bool unlinked = false;            // kUnion: no name left
   uint64_t ino = 0;                 // st_ino: the file's identity in its root
+  uint64_t content = 0;             // kStatus files: their content's hash (a node per content)
 };
 
 // A node's info as it was when taken from the table; it never changes.
@@ -77,6 +79,8 @@ class InodeTable {
   void Exchange(const UnionRoot* root, const std::string& a, const std::string& b);
   // A name went away.
   void Unlinked(const UnionRoot* root, const std::string& path);
+  // The node a name of root is known to the kernel by.
+  std::optional<uint64_t> Find(const UnionRoot* root, const std::string& path) const;
   size_t size() const;
 
  private:

@@ -1,10 +1,13 @@
 // mnt/status: one read-only directory per container (as its StatusSource
-// lists them) holding the source's files, made when opened.
+// lists them) holding the source's files, made when looked up.
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <mutex>
 
+#include "common/fs.h"
 #include "fuse/entry_stat.h"
 #include "fuse/fuse_server.h"
 
@@ -18,6 +21,18 @@ void FuseServer::SetStatusSource(StatusSource* source) {
   StatusChanged();
 }
 
+namespace {
+
+// How long a content made by a lookup waits for its node to keep it (a
+// readdirplus entry that did not fit is never kept).
+constexpr auto kSnapshotLife = std::chrono::seconds(1);
+
+std::string SnapshotKey(const NodeInfo& node) {
+  return node.root_name + "/" + node.path + "#" + std::to_string(node.content);
+}
+
+}  // namespace
+
 Result<std::pair<NodeInfo, struct stat>> FuseServer::StatusLookup(const NodeInfo& parent,
                                                                   const std::string& name) {
   NodeInfo child;
@@ -26,27 +41,25 @@ Result<std::pair<NodeInfo, struct stat>> FuseServer::StatusLookup(const NodeInfo
     std::shared_lock lock(status_mu_);
     if (status_ == nullptr || !status_->HasContainer(name)) return Errno(ENOENT, name);
     child.root_name = name;
-  } else if (parent.kind == NodeKind::kStatus && parent.path.empty()) {
-    const auto& files = StatusSource::kFiles;
-    if (std::find(files.begin(), files.end(), name) == files.end()) return Errno(ENOENT, name);
-    child.root_name = parent.root_name;
-    child.path = name;
-  } else {
-    return Errno(ENOTDIR, name);
+    return std::make_pair(child, StatusStat(child));
   }
-  return std::make_pair(child, StatusStat(child));
+  if (parent.kind != NodeKind::kStatus || !parent.path.empty()) return Errno(ENOTDIR, name);
+  const auto& files = StatusSource::kFiles;
+  if (std::find(files.begin(), files.end(), name) == files.end()) return Errno(ENOENT, name);
+  child.root_name = parent.root_name;
+  child.path = name;
+  // The content is made now; the node is this content's (the kernel keeps
+  // a file's pages across opens), so another content is another node.
+  ASSIGN_OR_RETURN(std::string content, StatusRead(child));
+  child.content = XXH3_64bits(content.data(), content.size());
+  struct stat st = StatusStat(child);
+  st.st_size = static_cast<off_t>(content.size());
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(snapshots_mu_);
+  std::erase_if(snapshots_, [&](const auto& kv) { return now - kv.second.made > kSnapshotLife; });
+  snapshots_[SnapshotKey(child)] = {std::move(content), now};
+  return std::make_pair(child, st);
 }
-
-namespace {
-
-// How long a file's content made for a lookup or getattr is what the
-// following open serves, so that the size the kernel was told and the
-// content agree.
-constexpr auto kSnapshotLife = std::chrono::seconds(1);
-
-std::string SnapshotKey(const NodeInfo& node) { return node.root_name + "/" + node.path; }
-
-}  // namespace
 
 struct stat FuseServer::StatusStat(const NodeInfo& node) {
   struct stat st {};
@@ -54,36 +67,34 @@ struct stat FuseServer::StatusStat(const NodeInfo& node) {
   if (node.path.empty()) {
     st.st_mode = S_IFDIR | 0555;
     st.st_nlink = 2;
-  } else {
-    // The content is made now, so the size is right for readers that go
-    // by it (sendfile, splice); the open that follows serves this content.
-    st.st_mode = S_IFREG | 0444;
-    st.st_nlink = 1;
-    auto content = StatusRead(node);
-    if (content.ok()) {
-      st.st_size = static_cast<off_t>(content->size());
-      auto now = std::chrono::steady_clock::now();
-      std::lock_guard lock(snapshots_mu_);
-      std::erase_if(snapshots_,
-                    [&](const auto& kv) { return now - kv.second.made > kSnapshotLife; });
-      snapshots_[SnapshotKey(node)] = {std::move(*content), now};
-    }
+    return st;
   }
+  st.st_mode = S_IFREG | 0444;
+  st.st_nlink = 1;
+  struct stat kept {};
+  if (node.id != 0 && StatOpenFile(node.id, &kept)) st.st_size = kept.st_size;
   return st;
 }
 
-Result<std::string> FuseServer::StatusContent(const NodeInfo& node) {
+void FuseServer::KeepStatusFile(uint64_t id, const NodeInfo& node) {
+  if (files_.Find(id) != nullptr) return;
+  std::optional<std::string> content;
   {
     std::lock_guard lock(snapshots_mu_);
-    auto it = snapshots_.find(SnapshotKey(node));
-    if (it != snapshots_.end() &&
-        std::chrono::steady_clock::now() - it->second.made <= kSnapshotLife) {
-      std::string content = std::move(it->second.content);
+    if (auto it = snapshots_.find(SnapshotKey(node)); it != snapshots_.end()) {
+      content = std::move(it->second.content);
       snapshots_.erase(it);
-      return content;
     }
   }
-  return StatusRead(node);
+  if (!content) {
+    // Taken by a lookup of the same content whose node has gone since.
+    auto made = StatusRead(node);
+    if (!made.ok()) return;
+    content = std::move(*made);
+  }
+  UniqueFd fd(::memfd_create("strata-status", MFD_CLOEXEC));
+  if (!fd || !WriteAll(fd.get(), *content).ok()) return;
+  files_.Put(id, nullptr, {std::move(fd), true, false}, true);
 }
 
 Result<std::vector<DirEntry>> FuseServer::StatusList(const NodeInfo& node) {

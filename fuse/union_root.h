@@ -119,6 +119,10 @@ class UnionRoot {
   // fd they opened read-only.
   Status CopyUp(const std::string& path);
 
+  // A copy of a lower file that lost its last name while open, before its
+  // first write: a file without a name on the upper's filesystem.
+  Result<UniqueFd> CopyUpNameless(int lower_fd);
+
   // Makes every copy-up so far durable (they are flushed in the
   // background, deferred_sync.h); for fsync, and before the root goes away.
   Status FlushCopyUps();

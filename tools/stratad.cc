@@ -6,6 +6,7 @@
 // start, 2 on a usage error.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -153,6 +154,15 @@ int Main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // The FUSE session keeps descriptors of files the kernel knows
+  // (fuse/node_files.h, fuse/lower_files.h): the soft limit goes up to the
+  // hard one, as container engines do. Containers get their own limit.
+  if (struct rlimit rl {}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+      LogWarning(Error::FromErrno("raise the open file limit").message());
+    }
+  }
 
   std::error_code ec;
   std::filesystem::path abs_root = std::filesystem::absolute(root, ec);
