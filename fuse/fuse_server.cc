@@ -311,16 +311,18 @@ struct FuseOps {
     if (to_set & FUSE_SET_ATTR_MTIME_NOW) r.mtime = timespec{0, UTIME_NOW};
     if (node->unlinked) {
       // No name left (the kernel writes back an unlinked file's pages and
-      // times when it is closed): only its kept descriptor reaches it.
-      if (auto file = self->files_.Find(ino); file != nullptr && !file->lower) {
-        return SetAttrByFd(req, self, *node, file->fd.get(), r, to_set, attr->st_size);
+      // times when it is closed): only its kept descriptor reaches it (a
+      // lower one is copied up without a name, FileOf).
+      bool times_only = !(to_set & FUSE_SET_ATTR_SIZE) && !r.mode && !r.uid && !r.gid;
+      if (auto kept = self->files_.Find(ino); !times_only || (kept != nullptr && !kept->lower)) {
+        auto file = FileOf(self, ino, true);
+        if (!file.ok()) return ReplyError(req, self, Code(file.error()));
+        return SetAttrByFd(req, self, *node, (*file)->fd.get(), r, to_set, attr->st_size);
       }
       // The kernel also sends the times it keeps of a file it was not
       // writing (its ctime changes with the unlink); they are nobody's to
       // see but fstat's, and an object file is never changed.
       struct stat fst {};
-      bool times_only = !(to_set & FUSE_SET_ATTR_SIZE) && !r.mode && !r.uid && !r.gid;
-      if (!times_only) return ReplyError(req, self, ENOENT);
       if (!self->StatOpenFile(ino, &fst)) {
         // Nothing keeps the file open either: the kernel is writing back
         // the times it kept of a file whose last name went (a syncfs, the

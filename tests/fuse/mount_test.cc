@@ -175,6 +175,30 @@ BOOST_FIXTURE_TEST_CASE(files_open_and_close_without_a_request, Fixture) {
   BOOST_TEST(a.st_size == 0);
 }
 
+// A lower file open for writing whose last name goes before it is written
+// is copied up without a name at its first change; the upper never shows
+// it.
+BOOST_FIXTURE_TEST_CASE(a_lower_file_changed_after_its_last_name_went, Fixture) {
+  auto fd = OpenFile(Ctr("/etc/passwd"), O_RDWR);
+  BOOST_REQUIRE(fd.ok());
+  BOOST_REQUIRE(::unlink(Ctr("/etc/passwd").c_str()) == 0);
+  BOOST_REQUIRE(::ftruncate(fd->get(), 4) == 0);
+  BOOST_REQUIRE(::pwrite(fd->get(), "!", 1, 4) == 1);
+  BOOST_REQUIRE(::fsync(fd->get()) == 0);
+  struct stat st;
+  BOOST_REQUIRE(::fstat(fd->get(), &st) == 0);
+  BOOST_TEST(st.st_size == 5);
+  BOOST_TEST(st.st_nlink == 0u);
+  char buf[16] = {};
+  BOOST_TEST(::pread(fd->get(), buf, sizeof buf, 0) == 5);
+  BOOST_TEST(std::string(buf) == "root!");
+  BOOST_TEST((List(Ctr("/etc")) == std::set<std::string>{".", "..", "big", "big-link", "link"}));
+  // The upper has only the whiteout.
+  BOOST_REQUIRE(::lstat((dir.path() + "/c1/upper/etc/passwd").c_str(), &st) == 0);
+  BOOST_TEST((S_ISCHR(st.st_mode) && st.st_rdev == 0));
+  BOOST_TEST(*ReadFile(Img("/etc/passwd")) == "root:x:0:0\n");
+}
+
 BOOST_FIXTURE_TEST_CASE(the_mount_reads_ahead_in_requests_a_pipe_can_hold, Fixture) {
   const size_t size = SpliceableReadSize();
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
