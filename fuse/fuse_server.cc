@@ -8,7 +8,9 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <sys/mman.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -1090,10 +1092,38 @@ void FuseServer::DirChanged(uint64_t dir) {
 void FuseServer::StatusChanged() { DirChanged(kStatusId); }
 
 Status FuseServer::WriteBack(const std::string& category, const std::string& name) {
-  if (session_ == nullptr || !HasRoot(category, name)) return Ok();
-  // syncfs writes back every dirty page of the session's superblock.
+  if (session_ == nullptr) return Ok();
+  std::shared_ptr<UnionRoot> root = FuseOps::FindRoot(this, category, name);
+  if (!root) return Ok();
+  const std::string what = "write back " + category + "/" + name;
+  // syncfs starts the writeback of every cached page of the session's
+  // superblock (and of the times the kernel keeps), all files at once.
   ASSIGN_OR_RETURN(UniqueFd dir, OpenFile(PathOf(category, name), O_RDONLY | O_DIRECTORY));
-  if (::syncfs(dir.get()) != 0) return Error::FromErrno("write back " + category + "/" + name);
+  if (::syncfs(dir.get()) != 0) return Error::FromErrno(what);
+  if (!writeback_) return Ok();
+  // But it does not wait until the session has written them (Linux 6.18
+  // skips FUSE mappings when it waits), and the upper is read right after
+  // (a commit took a file a running container held open short or empty).
+  // Closing a file does wait: fuse_flush writes its inode back and waits,
+  // sending nothing since flush is refused, and an open sends nothing
+  // either (no open). The session cannot tell which files have cached
+  // pages (a write of whole pages sends nothing until written back), so
+  // every regular file of the root the kernel knows is opened and closed.
+  for (const NodeSnapshot& node : table_.NodesOf(root.get())) {
+    if (node->unlinked || node->path == "/") continue;
+    // O_PATH first: opening a device node or a fifo would open what it is.
+    open_how how {};
+    how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    UniqueFd path(static_cast<int>(
+        ::syscall(SYS_openat2, dir.get(), node->path.c_str() + 1, &how, sizeof how)));
+    struct stat st;
+    if (!path || ::fstat(path.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;  // gone, moved
+    UniqueFd file(
+        ::open(("/proc/self/fd/" + std::to_string(path.get())).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!file) return Error::FromErrno(what + node->path);
+    if (::close(file.release()) != 0) return Error::FromErrno(what + node->path);
+  }
   return Ok();
 }
 

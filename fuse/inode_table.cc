@@ -1,5 +1,7 @@
 #include "fuse/inode_table.h"
 
+#include <algorithm>
+
 namespace strata::fuse {
 
 InodeTable::InodeTable() {
@@ -140,6 +142,21 @@ std::optional<uint64_t> InodeTable::Find(const UnionRoot* root, const std::strin
   auto it = by_path_.find({root, path});
   if (it == by_path_.end()) return std::nullopt;
   return it->second;
+}
+
+std::vector<NodeSnapshot> InodeTable::NodesOf(const UnionRoot* root) const {
+  std::lock_guard lock(mu_);
+  std::vector<uint64_t> ids;
+  for (auto it = by_path_.lower_bound({root, ""}); it != by_path_.end() && it->first.first == root;
+       ++it) {
+    ids.push_back(it->second);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());  // hard links: one node
+  std::vector<NodeSnapshot> nodes;
+  nodes.reserve(ids.size());
+  for (uint64_t id : ids) nodes.push_back(nodes_.at(id).info);
+  return nodes;
 }
 
 void InodeTable::Move(const UnionRoot* root, const std::string& from, const std::string& to) {

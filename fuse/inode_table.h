@@ -32,6 +32,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "fuse/union_root.h"
 
@@ -81,6 +82,8 @@ class InodeTable {
   void Unlinked(const UnionRoot* root, const std::string& path);
   // The node a name of root is known to the kernel by.
   std::optional<uint64_t> Find(const UnionRoot* root, const std::string& path) const;
+  // Every node of root that has a name.
+  std::vector<NodeSnapshot> NodesOf(const UnionRoot* root) const;
   size_t size() const;
 
  private:

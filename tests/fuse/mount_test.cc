@@ -260,6 +260,36 @@ BOOST_FIXTURE_TEST_CASE(a_syncfs_after_a_written_file_was_removed_succeeds, Fixt
   BOOST_TEST(::syncfs(root->get()) == 0, std::strerror(errno));
 }
 
+// Commit reads the upper on the host once WriteBack has returned: what a
+// process wrote and still holds open (its pages only in the kernel's cache)
+// must be in the upper by then. A syncfs on the mount starts that writeback
+// but need not wait for the session to have written it (Linux 6.18 does not
+// wait for FUSE writeback in syncfs), so the file was often short. A lower
+// file opened for writing and given whole new pages has sent the session
+// nothing at all before.
+BOOST_FIXTURE_TEST_CASE(write_back_leaves_no_cached_write_of_an_open_file_behind, Fixture) {
+  const std::string content(64 << 20, 'c');
+  struct stat st;
+  for (int round = 0; round < 3; ++round) {
+    const std::string name = "/tmp/open" + std::to_string(round);
+    auto fd = OpenFile(Ctr(name), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    BOOST_REQUIRE(fd.ok());
+    BOOST_REQUIRE(WriteAll(fd->get(), content).ok());
+    Status written = server->WriteBack(FuseServer::kContainers, "c1");
+    BOOST_REQUIRE_MESSAGE(written.ok(), testing::ErrorText(written));
+    BOOST_REQUIRE(::stat((dir.path() + "/c1/upper" + name).c_str(), &st) == 0);
+    BOOST_TEST(st.st_size == static_cast<off_t>(content.size()),
+               "round " << round << ": the upper has " << st.st_size << " bytes");
+  }
+  auto lower = OpenFile(Ctr("/etc/big"), O_WRONLY | O_APPEND);
+  BOOST_REQUIRE(lower.ok());
+  BOOST_REQUIRE(WriteAll(lower->get(), std::string(1 << 20, 'w')).ok());
+  Status written = server->WriteBack(FuseServer::kContainers, "c1");
+  BOOST_REQUIRE_MESSAGE(written.ok(), testing::ErrorText(written));
+  BOOST_REQUIRE(::stat((dir.path() + "/c1/upper/etc/big").c_str(), &st) == 0);
+  BOOST_TEST(st.st_size == (4 << 20));
+}
+
 namespace {
 
 // What a container does to its root, and what the upper and the image show.
