@@ -468,6 +468,33 @@ class Layers(ContainerTestCase):
         r = self.run_ctr("--rm", "live:1", "cat", "/a")
         self.assertEqual(r.stdout, "a\n", r)
 
+    def test_commit_keeps_what_a_running_process_wrote_to_a_file_it_holds_open(self):
+        # The writes wait in the kernel's writeback cache while the file is
+        # open (no close has written them back); commit must get them into
+        # the upper before it reads it, not just start their writeback.
+        self.d.ok("run", "-d", "-i", "--name", "writer", "busybox", "sh", "-c",
+                  "exec >/held; exec cat /bin/busybox -")
+        pid = self.state("writer")["pid"]
+
+        def written():
+            """How far cat has written /held (its stdout's offset)."""
+            try:
+                with open("/proc/%d/comm" % pid) as f:
+                    if f.read().strip() != "cat":
+                        return None
+                with open("/proc/%d/fdinfo/1" % pid) as f:
+                    return int(f.readline().split()[1]) or None
+            except (OSError, ValueError, IndexError):
+                return None
+        wait_until(lambda: written() is not None, what="cat to write")
+        size = None
+        while written() != size:  # until it stays put: cat waits on its stdin
+            size = written()
+            time.sleep(0.2)
+        self.d.ok("commit", "writer", "writer:1")
+        r = self.run_ctr("--rm", "writer:1", "wc", "-c", "/held")
+        self.assertEqual(r.stdout.split()[:1], [str(size)], r)
+
     def upper_path(self, ref, path):
         cid = self.inspect_ctr(ref)["id"]
         return os.path.join(self.d.root, "containers", cid, "upper", path)
