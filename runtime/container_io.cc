@@ -57,12 +57,27 @@ Result<int> ContainerManager::StartAttached(const std::string& ref,
   ASSIGN_OR_RETURN(ContainerPtr c, Find(ref));
   uint64_t seen;
   uint64_t offset = 0;
+  // Counted as a reader of the log until it has read the run's output to
+  // the end: an auto-removal waits for that before the log file goes.
+  struct LogReader {
+    Container* c = nullptr;
+    void Done() {
+      if (c == nullptr) return;
+      std::lock_guard lock(c->mu);
+      --c->log_readers;
+      c->cv.notify_all();
+      c = nullptr;
+    }
+    ~LogReader() { Done(); }
+  } reader;
   {
     std::lock_guard op(c->op_mu);
     {
       std::lock_guard lock(c->mu);
       if (c->active()) return Error(EBUSY, "container " + c->name() + " is already running");
       seen = c->exits;
+      ++c->log_readers;
+      reader.c = c.get();
     }
     // Only this run's output: from the log's current end.
     (void)c->log->Tail(0, &offset);
@@ -84,6 +99,7 @@ Result<int> ContainerManager::StartAttached(const std::string& ref,
       if (!sink(e)) return -1;
     }
     if (exited) {
+      reader.Done();
       WaitUnlistedIfAutoRemoved(c);
       return code;
     }

@@ -25,6 +25,10 @@ namespace strata::runtime {
 
 namespace {
 
+// How long a removal waits for attached runs to read the output of the run
+// from the log (RemoveLocked).
+constexpr std::chrono::seconds kLogReaderGrace{10};
+
 uint64_t RandomU64() {
   uint64_t v = 0;
   if (::getrandom(&v, sizeof v, 0) != sizeof v) {
@@ -415,6 +419,11 @@ Status ContainerManager::RemoveLocked(const ContainerPtr& c) {
     c->cv.notify_all();
     // A monitor still recording the last exit writes into the directory.
     c->cv.wait(lock, [&] { return !c->monitoring; });
+    // An attached run (`run --rm`) reads its output from the log once the
+    // exit is counted; the log goes with the directory below, so it gets
+    // to the end first (bounded: a client that stopped reading does not
+    // hold up the removal).
+    c->cv.wait_for(lock, kLogReaderGrace, [&] { return c->log_readers == 0; });
   }
   c->JoinWarmUp();
   const std::string& id = c->config.id;

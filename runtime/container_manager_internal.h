@@ -51,6 +51,7 @@ struct ContainerManager::Container {
   bool removed = false;                      // guarded by mu
   bool unlisted = false;                     // guarded by mu: removed from the lists (rm)
   bool monitoring = false;                   // guarded by mu: a monitor thread owns the run
+  int log_readers = 0;  // guarded by mu: attached runs still reading their output from the log
   pid_t pid = 0;                             // guarded by mu: the init while it runs
   ChildReaper::Clock::time_point spawned{};  // guarded by mu: before create
   ChildReaper::Clock::time_point started{};  // guarded by mu: after start
