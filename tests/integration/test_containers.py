@@ -472,6 +472,7 @@ class Layers(ContainerTestCase):
         # The writes wait in the kernel's writeback cache while the file is
         # open (no close has written them back); commit must get them into
         # the upper before it reads it, not just start their writeback.
+        size = int(self.run_ctr("--rm", "busybox", "wc", "-c", "/bin/busybox").stdout.split()[0])
         self.d.ok("run", "-d", "-i", "--name", "writer", "busybox", "sh", "-c",
                   "exec >/held; exec cat /bin/busybox -")
         pid = self.state("writer")["pid"]
@@ -486,11 +487,8 @@ class Layers(ContainerTestCase):
                     return int(f.readline().split()[1]) or None
             except (OSError, ValueError, IndexError):
                 return None
-        wait_until(lambda: written() is not None, what="cat to write")
-        size = None
-        while written() != size:  # until it stays put: cat waits on its stdin
-            size = written()
-            time.sleep(0.2)
+        # All of it written (then cat waits on its stdin, the file open).
+        wait_until(lambda: written() == size, what="cat to write /held")
         self.d.ok("commit", "writer", "writer:1")
         r = self.run_ctr("--rm", "writer:1", "wc", "-c", "/held")
         self.assertEqual(r.stdout.split()[:1], [str(size)], r)
