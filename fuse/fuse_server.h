@@ -50,11 +50,12 @@ struct FuseServerOptions {
   // Container roots change only through this session (one kernel inode per
   // file, so hard links stay coherent), so the kernel may cache them too.
   double container_timeout = 60.0;
-  // The kernel's writeback cache for container roots: fewer, larger write
-  // requests, but writes not yet written back are lost if the session dies
-  // (docs/fuse.md, Durability). Off: every write(2) reaches the upper
-  // before it returns.
-  bool writeback_cache = true;
+  // The kernel's writeback cache for container roots: small writes gather
+  // in the kernel, but every close makes the next stat of the file a round
+  // trip, and writes not yet written back are lost if the session dies
+  // (docs/fuse.md, Writes). Off (the default): every write(2) reaches the
+  // upper before it returns.
+  bool writeback_cache = false;
   // Requests over io_uring queues, one per CPU (uring_channel.h), when the
   // kernel has them; turns on fuse's enable_uring module parameter.
   bool io_uring = true;
