@@ -55,7 +55,7 @@ Result<storage::Digest> ContainerManager::Commit(const std::string& ref,
     paused_here = c->state.status == ContainerStatus::kRunning;
   }
   if (paused_here) RETURN_IF_ERROR(runtime_.Pause(cfg.id));
-  // Writes the kernel still caches (fuse/ uses the writeback cache) reach
+  // Writes the kernel may still cache (with fuse/'s writeback cache) reach
   // the upper before it is read.
   Status written = fuse_.WriteBack(fuse::FuseServer::kContainers, cfg.id);
   Result<storage::LayerContents> layer =
