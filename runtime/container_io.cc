@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "common/log.h"
 #include "runtime/bundle.h"
@@ -19,6 +20,8 @@ using namespace std::chrono_literals;
 Status ContainerManager::Logs(const std::string& ref, const LogsOptions& options,
                               const std::function<bool(const LogEntry&)>& sink) {
   ASSIGN_OR_RETURN(ContainerPtr c, Find(ref));
+  // A follower of a --rm container reads to the end before the log goes.
+  Container::LogReader reader(*c);
   uint64_t offset = 0;
   // With --since the time filter comes first, then the tail, as Docker's.
   ASSIGN_OR_RETURN(std::vector<LogEntry> entries,
@@ -57,28 +60,17 @@ Result<int> ContainerManager::StartAttached(const std::string& ref,
   ASSIGN_OR_RETURN(ContainerPtr c, Find(ref));
   uint64_t seen;
   uint64_t offset = 0;
-  // Counted as a reader of the log until it has read the run's output to
-  // the end: an auto-removal waits for that before the log file goes.
-  struct LogReader {
-    Container* c = nullptr;
-    void Done() {
-      if (c == nullptr) return;
-      std::lock_guard lock(c->mu);
-      --c->log_readers;
-      c->cv.notify_all();
-      c = nullptr;
-    }
-    ~LogReader() { Done(); }
-  } reader;
+  // A reader of the log until it has read the run's output to the end: an
+  // auto-removal waits for that before the log file goes.
+  std::optional<Container::LogReader> reader;
   {
     std::lock_guard op(c->op_mu);
     {
       std::lock_guard lock(c->mu);
       if (c->active()) return Error(EBUSY, "container " + c->name() + " is already running");
       seen = c->exits;
-      ++c->log_readers;
-      reader.c = c.get();
     }
+    reader.emplace(*c);
     // Only this run's output: from the log's current end.
     (void)c->log->Tail(0, &offset);
     RETURN_IF_ERROR(StartLocked(c, true));
@@ -99,7 +91,7 @@ Result<int> ContainerManager::StartAttached(const std::string& ref,
       if (!sink(e)) return -1;
     }
     if (exited) {
-      reader.Done();
+      reader->Done();
       WaitUnlistedIfAutoRemoved(c);
       return code;
     }

@@ -51,7 +51,7 @@ struct ContainerManager::Container {
   bool removed = false;                      // guarded by mu
   bool unlisted = false;                     // guarded by mu: removed from the lists (rm)
   bool monitoring = false;                   // guarded by mu: a monitor thread owns the run
-  int log_readers = 0;  // guarded by mu: attached runs still reading their output from the log
+  int log_readers = 0;  // guarded by mu: LogReaders (runs and followers reading the log)
   pid_t pid = 0;                             // guarded by mu: the init while it runs
   ChildReaper::Clock::time_point spawned{};  // guarded by mu: before create
   ChildReaper::Clock::time_point started{};  // guarded by mu: after start
@@ -60,6 +60,29 @@ struct ContainerManager::Container {
   UniqueFd terminal;  // guarded by mu: the run's terminal master (-t), to resize
 
   const std::unique_ptr<ContainerLog> log;
+  // Counts a reader of the log (an attached run, `logs`) until it has read
+  // what it needs, or goes: a removal waits for the readers (bounded)
+  // before the log file goes with the directory.
+  class LogReader {
+   public:
+    explicit LogReader(Container& c) : c_(&c) {
+      std::lock_guard lock(c.mu);
+      ++c.log_readers;
+    }
+    ~LogReader() { Done(); }
+    LogReader(const LogReader&) = delete;
+    LogReader& operator=(const LogReader&) = delete;
+    void Done() {
+      if (c_ == nullptr) return;
+      std::lock_guard lock(c_->mu);
+      --c_->log_readers;
+      c_->cv.notify_all();
+      c_ = nullptr;
+    }
+
+   private:
+    Container* c_;
+  };
 
   // The root's warm-up after create (root_warmup.h): joined before the
   // upper is removed or replaced, and at the latest here.
@@ -80,5 +103,6 @@ struct ContainerManager::Container {
            state.status == ContainerStatus::kRestarting;
   }
 };
+
 
 }  // namespace strata::runtime
