@@ -216,23 +216,15 @@ Status ContainerManager::StartRun(const ContainerPtr& c) {
     // runtime itself may say.
     out_r.reset(::fcntl(terminal.get(), F_DUPFD_CLOEXEC, 3));
   }
+  // Running before the pump below sends the first output to an attached
+  // client: one that detaches as soon as it sees a prompt finds the
+  // container running (it found it created under load).
+  ContainerState before;
   {
     std::lock_guard lock(c->mu);
     c->input = std::move(in_w);
     c->terminal = std::move(terminal);
-  }
-  if (Status pumping = c->log->StartPump(std::move(out_r), std::move(err_r)); !pumping.ok()) {
-    (void)runtime_.Delete(id, true);
-    (void)reaper_.Wait(*pid, 5s, since);
-    {
-      std::lock_guard lock(c->mu);
-      c->input.reset();
-      c->terminal.reset();
-    }
-    return fail(pumping.error());
-  }
-  {
-    std::lock_guard lock(c->mu);
+    before = c->state;
     c->pid = *pid;
     c->started = ChildReaper::Clock::now();
     c->state.status = ContainerStatus::kRunning;
@@ -243,6 +235,19 @@ Status ContainerManager::StartRun(const ContainerPtr& c) {
     c->state.error.clear();
     SaveState(*c);
     c->cv.notify_all();
+  }
+  if (Status pumping = c->log->StartPump(std::move(out_r), std::move(err_r)); !pumping.ok()) {
+    (void)runtime_.Delete(id, true);
+    (void)reaper_.Wait(*pid, 5s, since);
+    {
+      std::lock_guard lock(c->mu);
+      c->input.reset();
+      c->terminal.reset();
+      c->pid = 0;
+      c->state = before;
+      c->cv.notify_all();
+    }
+    return fail(pumping.error());
   }
   c->log->Notify();
   return Ok();
