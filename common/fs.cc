@@ -72,6 +72,8 @@ std::string JoinPath(std::string_view a, std::string_view b) {
   return out;
 }
 
+std::string ProcFdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
 namespace {
 
 Status WriteAndRename(const std::string& path, std::string_view data, mode_t mode, bool durable) {

@@ -39,6 +39,9 @@ Status RemoveTree(const std::string& path);
 Status FsyncPath(const std::string& path);
 bool PathExists(const std::string& path);
 std::string JoinPath(std::string_view a, std::string_view b);
+// "/proc/self/fd/N": a descriptor as a path, for calls that take only paths
+// (xattrs of an O_PATH descriptor, reopening with other flags).
+std::string ProcFdPath(int fd);
 
 // A directory made under parent that is removed with its contents on
 // destruction unless Keep() was called.

@@ -8,9 +8,7 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <sys/mman.h>
-#include <linux/openat2.h>
 #include <sys/mount.h>
-#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -530,8 +528,7 @@ struct FuseOps {
       NodeFiles::File file{std::move(opened->fd), opened->lower, false};
       if (!file.lower) {
         // Read-write, since nothing could reopen it once it has no name.
-        UniqueFd rw(::open(("/proc/self/fd/" + std::to_string(file.fd.get())).c_str(),
-                           O_RDWR | O_CLOEXEC));
+        UniqueFd rw(::open(ProcFdPath(file.fd.get()).c_str(), O_RDWR | O_CLOEXEC));
         if (rw) file = {std::move(rw), false, true};
       }
       self->files_.Put(*id, dir.root.get(), std::move(file), true);
@@ -1112,15 +1109,10 @@ Status FuseServer::WriteBack(const std::string& category, const std::string& nam
   for (const NodeSnapshot& node : table_.NodesOf(root.get())) {
     if (node->unlinked || node->path == "/") continue;
     // O_PATH first: opening a device node or a fifo would open what it is.
-    open_how how {};
-    how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    UniqueFd path(static_cast<int>(
-        ::syscall(SYS_openat2, dir.get(), node->path.c_str() + 1, &how, sizeof how)));
+    UniqueFd path(OpenBeneath(dir.get(), RelPath(node->path), O_PATH | O_NOFOLLOW));
     struct stat st;
     if (!path || ::fstat(path.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;  // gone, moved
-    UniqueFd file(
-        ::open(("/proc/self/fd/" + std::to_string(path.get())).c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd file(::open(ProcFdPath(path.get()).c_str(), O_RDONLY | O_CLOEXEC));
     if (!file) return Error::FromErrno(what + node->path);
     if (::close(file.release()) != 0) return Error::FromErrno(what + node->path);
   }

@@ -21,8 +21,6 @@ using storage::schema::ParentPath;
 
 namespace {
 
-std::string ProcFd(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
-
 // The parent of path (not "/"), as ParentPath, without a copy.
 std::string_view ParentOf(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -735,7 +733,7 @@ Result<std::string> UnionRoot::GetXattr(const std::string& path, const std::stri
     return Errno(ENODATA, name);
   }
   ASSIGN_OR_RETURN(UniqueFd fd, upper_->OpenAt(path, O_PATH));
-  std::string proc = ProcFd(fd.get());
+  std::string proc = ProcFdPath(fd.get());
   ssize_t n = ::getxattr(proc.c_str(), name.c_str(), nullptr, 0);
   if (n < 0) return Errno(errno, name);
   std::string value(static_cast<size_t>(n), '\0');
@@ -771,7 +769,8 @@ Status UnionRoot::SetXattr(const std::string& path, const std::string& name,
   if (!node.exists) return Errno(ENOENT, path);
   RETURN_IF_ERROR(CopyUpLocked(path, node));
   ASSIGN_OR_RETURN(UniqueFd fd, upper_->OpenAt(path, O_PATH));
-  if (::setxattr(ProcFd(fd.get()).c_str(), name.c_str(), value.data(), value.size(), flags) != 0) {
+  if (::setxattr(ProcFdPath(fd.get()).c_str(), name.c_str(), value.data(), value.size(),
+                 flags) != 0) {
     return Errno(errno, "setxattr " + name);
   }
   return Ok();
@@ -785,7 +784,7 @@ Status UnionRoot::RemoveXattr(const std::string& path, const std::string& name) 
   if (!node.exists) return Errno(ENOENT, path);
   RETURN_IF_ERROR(CopyUpLocked(path, node));
   ASSIGN_OR_RETURN(UniqueFd fd, upper_->OpenAt(path, O_PATH));
-  if (::removexattr(ProcFd(fd.get()).c_str(), name.c_str()) != 0) {
+  if (::removexattr(ProcFdPath(fd.get()).c_str(), name.c_str()) != 0) {
     return Errno(errno, "removexattr " + name);
   }
   return Ok();

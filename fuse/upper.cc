@@ -11,8 +11,6 @@
 
 namespace strata::fuse {
 
-namespace {
-
 int OpenBeneath(int dirfd, const std::string& rel, uint64_t flags, mode_t mode) {
   struct open_how how {};
   how.flags = flags | O_CLOEXEC;
@@ -23,10 +21,6 @@ int OpenBeneath(int dirfd, const std::string& rel, uint64_t flags, mode_t mode) 
     if (fd >= 0 || errno != EAGAIN) return static_cast<int>(fd);
   }
 }
-
-std::string ProcFd(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
-
-}  // namespace
 
 std::pair<std::string, std::string> SplitPath(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -128,7 +122,7 @@ Status ApplyMetadata(int dirfd, const std::string& name, bool is_symlink, const 
     UniqueFd guard(fd);
     for (const auto& [key, value] : meta.xattrs) {
       // Symlinks take only trusted.* / security.* xattrs (the kernel refuses user.*).
-      if (::setxattr(ProcFd(fd).c_str(), key.c_str(), value.data(), value.size(), 0) != 0 &&
+      if (::setxattr(ProcFdPath(fd).c_str(), key.c_str(), value.data(), value.size(), 0) != 0 &&
           !(is_symlink && errno == EPERM)) {
         return Error::FromErrno("set xattr " + key + " on " + name);
       }
@@ -143,7 +137,7 @@ Status ApplyMetadata(int dirfd, const std::string& name, bool is_symlink, const 
 
 Result<std::vector<std::pair<std::string, std::string>>> ReadXattrs(int path_fd) {
   std::vector<std::pair<std::string, std::string>> out;
-  std::string proc = ProcFd(path_fd);
+  std::string proc = ProcFdPath(path_fd);
   ssize_t n = ::listxattr(proc.c_str(), nullptr, 0);
   if (n < 0) {
     if (errno == ENOTSUP) return out;

@@ -59,6 +59,9 @@ class Upper {
 
 // Splits "/a/b/c" into ("/a/b", "c").
 std::pair<std::string, std::string> SplitPath(const std::string& path);
+// openat2 of rel below dirfd that resolves no symlink and leaves neither
+// dirfd's tree nor its mount (-1 and errno on failure); O_CLOEXEC added.
+int OpenBeneath(int dirfd, const std::string& rel, uint64_t flags, mode_t mode = 0);
 // The relative form for *at calls: "/" -> ".", "/a/b" -> "a/b".
 std::string RelPath(const std::string& path);
 

@@ -7,11 +7,9 @@
 
 #include <string>
 
-namespace strata::fuse {
+#include "common/fs.h"
 
-namespace {
-std::string ProcFd(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
-}  // namespace
+namespace strata::fuse {
 
 Status MakeWhiteout(int dirfd, const char* name) {
   if (::mknodat(dirfd, name, S_IFCHR | 0, makedev(0, 0)) != 0) {
@@ -23,7 +21,7 @@ Status MakeWhiteout(int dirfd, const char* name) {
 // Through /proc/self/fd so that O_PATH fds work too (fgetxattr refuses them).
 Result<bool> IsOpaqueDir(int fd) {
   char value[4];
-  ssize_t n = ::getxattr(ProcFd(fd).c_str(), kOpaqueXattr, value, sizeof value);
+  ssize_t n = ::getxattr(ProcFdPath(fd).c_str(), kOpaqueXattr, value, sizeof value);
   if (n < 0) {
     if (errno == ENODATA || errno == ENOTSUP) return false;
     return Error::FromErrno("read opaque xattr");
@@ -32,7 +30,7 @@ Result<bool> IsOpaqueDir(int fd) {
 }
 
 Status SetOpaque(int fd) {
-  if (::setxattr(ProcFd(fd).c_str(), kOpaqueXattr, "y", 1, 0) != 0) {
+  if (::setxattr(ProcFdPath(fd).c_str(), kOpaqueXattr, "y", 1, 0) != 0) {
     return Error::FromErrno("set opaque xattr");
   }
   return Ok();

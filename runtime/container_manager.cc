@@ -25,8 +25,8 @@ namespace strata::runtime {
 
 namespace {
 
-// How long a removal waits for attached runs to read the output of the run
-// from the log (RemoveLocked).
+// How long a removal waits for the log's readers (an attached run, `logs`)
+// to read it to the end (RemoveLocked).
 constexpr std::chrono::seconds kLogReaderGrace{10};
 
 uint64_t RandomU64() {
@@ -420,9 +420,9 @@ Status ContainerManager::RemoveLocked(const ContainerPtr& c) {
     // A monitor still recording the last exit writes into the directory.
     c->cv.wait(lock, [&] { return !c->monitoring; });
     // An attached run (`run --rm`) reads its output from the log once the
-    // exit is counted; the log goes with the directory below, so it gets
-    // to the end first (bounded: a client that stopped reading does not
-    // hold up the removal).
+    // exit is counted, and `logs` reads it too; the log goes with the
+    // directory below, so they get to the end first (bounded: a client that
+    // stopped reading does not hold up the removal).
     c->cv.wait_for(lock, kLogReaderGrace, [&] { return c->log_readers == 0; });
   }
   c->JoinWarmUp();

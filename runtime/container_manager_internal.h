@@ -104,5 +104,4 @@ struct ContainerManager::Container {
   }
 };
 
-
 }  // namespace strata::runtime
