@@ -2,10 +2,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 
 namespace strata {
@@ -16,7 +19,7 @@ Result<UniqueFd> OpenFile(const std::string& path, int flags, mode_t mode) {
   return UniqueFd(fd);
 }
 
-Result<std::string> ReadAll(int fd) {
+Result<std::string> ReadAll(int fd, size_t limit) {
   std::string out;
   char buf[65536];
   for (;;) {
@@ -26,9 +29,24 @@ Result<std::string> ReadAll(int fd) {
       return Error::FromErrno("read");
     }
     if (n == 0) break;
+    if (static_cast<size_t>(n) > limit - out.size()) {
+      return Error(EFBIG, "more than " + std::to_string(limit) + " bytes");
+    }
     out.append(buf, static_cast<size_t>(n));
   }
   return out;
+}
+
+Result<UniqueFd> OpenInRoot(int root_fd, const std::string& path, int flags) {
+  struct open_how how {};
+  how.flags = static_cast<uint64_t>(flags) | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  for (;;) {
+    long fd = ::syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how);
+    if (fd >= 0) return UniqueFd(static_cast<int>(fd));
+    // EAGAIN: a rename elsewhere raced the lookup; the kernel asks for a retry.
+    if (errno != EAGAIN) return Error::FromErrno("open " + path);
+  }
 }
 
 Result<std::string> ReadFile(const std::string& path) {

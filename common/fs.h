@@ -15,9 +15,15 @@
 namespace strata {
 
 Result<UniqueFd> OpenFile(const std::string& path, int flags, mode_t mode = 0644);
+// Opens path as a process whose root is root_fd would: the kernel resolves
+// every component, "..", and symlinks (absolute ones too) inside root_fd's
+// tree (openat2 RESOLVE_IN_ROOT), so a tree that someone else changes
+// meanwhile cannot lead the opener out of it. O_CLOEXEC is added.
+Result<UniqueFd> OpenInRoot(int root_fd, const std::string& path, int flags);
 Result<std::string> ReadFile(const std::string& path);
-// Reads the whole of fd from its current offset.
-Result<std::string> ReadAll(int fd);
+// Reads the whole of fd from its current offset; EFBIG if it holds more than
+// limit bytes.
+Result<std::string> ReadAll(int fd, size_t limit = SIZE_MAX);
 Status WriteAll(int fd, std::string_view data);
 // Reads exactly n bytes, or fewer only at end of file; returns the count read.
 Result<size_t> ReadFull(int fd, char* buf, size_t n);

@@ -3,6 +3,11 @@
 #define BOOST_TEST_MODULE runtime_bundle
 #include <boost/test/unit_test.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include <boost/json.hpp>
@@ -202,6 +207,52 @@ BOOST_AUTO_TEST_CASE(users_resolve_inside_the_container) {
   BOOST_REQUIRE(::symlink("/etc/passwd", (evil.path() + "/etc/passwd").c_str()) == 0);
   BOOST_TEST(!ResolveUser(evil.path(), "root").ok());
   BOOST_TEST(ResolveUser(evil.path(), "0").ok());
+}
+
+// What an image or a running container can put at /etc/passwd: each is
+// refused or read inside the root, and none holds the reader (the timeout
+// catches a FIFO opened for reading, or /dev/zero read to the end).
+BOOST_AUTO_TEST_CASE(hostile_user_databases_are_refused, *boost::unit_test::timeout(20)) {
+  auto root_with = [](auto make) {
+    TempDir root = testing::MakeTempDir();
+    BOOST_REQUIRE(MakeDirs(root.path() + "/etc").ok());
+    make(root.path() + "/etc/passwd");
+    return root;
+  };
+  auto refused = [](const TempDir& root, std::string_view why) {
+    auto u = ResolveUser(root.path(), "app");
+    BOOST_REQUIRE(!u.ok());
+    BOOST_TEST(u.error().message().find(why) != std::string::npos, u.error().message());
+  };
+
+  TempDir fifo = root_with([](const std::string& p) { BOOST_REQUIRE(::mkfifo(p.c_str(), 0644) == 0); });
+  refused(fifo, "not a regular file");
+  TempDir zero = root_with([](const std::string& p) {
+    BOOST_REQUIRE(::mknod(p.c_str(), S_IFCHR | 0644, makedev(1, 5)) == 0);
+  });
+  refused(zero, "not a regular file");
+  TempDir dir = root_with([](const std::string& p) { BOOST_REQUIRE(MakeDirs(p).ok()); });
+  refused(dir, "not a regular file");
+  TempDir big = root_with([](const std::string& p) {
+    auto fd = OpenFile(p, O_WRONLY | O_CREAT, 0644);
+    BOOST_REQUIRE(fd.ok());
+    BOOST_REQUIRE(::ftruncate(fd->get(), (16 << 20) + 1) == 0);
+  });
+  refused(big, "larger than 16 MiB");
+
+  // Absolute symlinks and ".." resolve inside the root, as in the container.
+  TempDir linked = root_with([](const std::string& p) {
+    BOOST_REQUIRE(::symlink("../../../../../usr/lib/passwd", p.c_str()) == 0);
+  });
+  BOOST_REQUIRE(MakeDirs(linked.path() + "/usr/lib").ok());
+  BOOST_REQUIRE(WriteFileAtomic(linked.path() + "/usr/lib/passwd", "app:x:7:8::/:/bin/sh\n").ok());
+  auto u = ResolveUser(linked.path(), "app");
+  BOOST_REQUIRE(u.ok());
+  BOOST_TEST(u->uid == 7u);
+  BOOST_TEST(u->gid == 8u);
+  BOOST_REQUIRE(::unlink((linked.path() + "/etc/passwd").c_str()) == 0);
+  BOOST_REQUIRE(::symlink("/usr/lib/passwd", (linked.path() + "/etc/passwd").c_str()) == 0);
+  BOOST_TEST(ResolveUser(linked.path(), "app").value().uid == 7u);
 }
 
 BOOST_AUTO_TEST_CASE(network_files) {

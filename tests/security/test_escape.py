@@ -130,6 +130,25 @@ class FromInside(EscapeCase):
         self.assertEqual(os.listdir(victim), [])
         self.d.ok("rm", "-f", "toctou")
 
+    def test_exec_user_reads_the_containers_passwd_safely(self):
+        # The container controls its /etc: a FIFO at /etc/passwd once held
+        # the stratad thread that opened it for `exec --user`; a symlink
+        # that climbs above / is resolved inside the root.
+        self.d.ok("run", "-d", "--name", "hostile-etc", "busybox", "sleep", "600")
+        try:
+            self.d.ok("exec", "hostile-etc", "sh", "-c",
+                      "mkdir /x && echo 'app:x:77:78::/:/bin/sh' > /x/passwd && "
+                      "rm /etc/passwd && ln -s ../../../../../x/passwd /etc/passwd")
+            r = self.d.ok("exec", "--user", "app", "hostile-etc", "id", "-u")
+            self.assertEqual(r.stdout.strip(), "77")
+            self.d.ok("exec", "hostile-etc", "sh", "-c", "rm /x/passwd && mkfifo /x/passwd")
+            r = self.d.strata("exec", "--user", "app", "hostile-etc", "id", "-u", timeout=30)
+            self.assertOneLineError(r)
+            self.assertIn("not a regular file", r.stderr)
+            self.d.ok("ps")  # stratad still answers
+        finally:
+            self.d.strata("rm", "-f", "hostile-etc")
+
     def test_dotdot_in_volume_destination_is_refused(self):
         host = self.scratch()
         for dst in ("/../../etc", "/data/../../../tmp/x", "../x", "/a/../.."):
