@@ -161,11 +161,16 @@ Result<pid_t> ChildReaper::Spawn(const SpawnOptions& options) {
   return pid;
 }
 
-Result<pid_t> ChildReaper::Fork(const std::function<void()>& body) {
+Result<pid_t> ChildReaper::Fork(const std::function<void()>& body, int pass_fd) {
   pid_t pid = ::fork();
   if (pid < 0) return Error::FromErrno("fork");
   if (pid == 0) {
-    ::close_range(3, ~0U, 0);
+    if (pass_fd >= 0) {
+      if (pass_fd != 3 && ::dup2(pass_fd, 3) != 3) ::_exit(127);
+      ::close_range(4, ~0U, 0);
+    } else {
+      ::close_range(3, ~0U, 0);
+    }
     body();
     ::_exit(0);
   }

@@ -63,9 +63,10 @@ class ChildReaper {
   // has read the request, so a thread caught in one when stratad is killed
   // keeps the process, and with it /dev/fuse (whose closing would abort
   // the request), alive for ever. The child closes every inherited
-  // descriptor first, and has only the forking thread: body must not take
-  // locks that other threads of stratad may hold (glibc resets malloc's).
-  Result<pid_t> Fork(const std::function<void()>& body);
+  // descriptor first but pass_fd, which it gets as descriptor 3, and has
+  // only the forking thread: body must not take locks that other threads
+  // of stratad may hold (glibc resets malloc's).
+  Result<pid_t> Fork(const std::function<void()>& body, int pass_fd = -1);
 
   // The raw wait status of pid once it has exited (reaped at or after
   // since); nullopt when timeout passes first. Each exit is returned once.

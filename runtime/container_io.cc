@@ -12,6 +12,7 @@
 #include "runtime/container_manager.h"
 #include "runtime/container_manager_internal.h"
 #include "runtime/process_tree.h"
+#include "runtime/root_lookups.h"
 
 namespace strata::runtime {
 
@@ -134,8 +135,8 @@ Result<ExecProcess> ContainerManager::PrepareExec(const ContainerPtr& c,
   }
   if (!request.user.empty()) {
     std::string root = fuse_.PathOf(fuse::FuseServer::kContainers, c->config.id);
-    ASSIGN_OR_RETURN(ProcessUser user, ResolveUser(root, request.user));
-    process.user = std::to_string(user.uid) + ":" + std::to_string(user.gid);
+    ASSIGN_OR_RETURN(RootLookups looked, LookUpInRoot(reaper_, root, request.user, {}));
+    process.user = std::to_string(looked.user.uid) + ":" + std::to_string(looked.user.gid);
   }
   return process;
 }

@@ -17,8 +17,8 @@
 #include "runtime/console_socket.h"
 #include "runtime/container_manager.h"
 #include "runtime/container_manager_internal.h"
-#include "runtime/container_path.h"
 #include "runtime/oci/signal_names.h"
+#include "runtime/root_lookups.h"
 
 namespace strata::runtime {
 
@@ -131,9 +131,16 @@ Status ContainerManager::StartRun(const ContainerPtr& c) {
   in.hosts_file = c->dir + "/hosts";
   in.resolv_conf_file = c->dir + "/resolv.conf";
   in.status_dir = fuse_.PathOf(fuse::FuseServer::kStatus, id);
-  for (const Mount& m : cfg.mounts) {
-    auto dest = ResolveInContainer(root, m.destination);
-    if (!dest.ok()) return fail(std::move(dest).error().Context("volume " + m.destination));
+  RootLookups looked;
+  if (!cfg.user.empty() || !cfg.mounts.empty()) {
+    std::vector<std::string> destinations;
+    for (const Mount& m : cfg.mounts) destinations.push_back(m.destination);
+    auto found = LookUpInRoot(reaper_, root, cfg.user, destinations);
+    if (!found.ok()) return fail(found.error());
+    looked = std::move(*found);
+  }
+  for (size_t i = 0; i < cfg.mounts.size(); ++i) {
+    const Mount& m = cfg.mounts[i];
     std::string source;
     if (m.type == Mount::Type::kBind) {
       source = m.source;
@@ -147,11 +154,9 @@ Status ContainerManager::StartRun(const ContainerPtr& c) {
       if (!volume.ok()) return fail(volume.error());
       source = volume->mountpoint;
     }
-    in.volumes.push_back(VolumeMount(m, *dest, source));
+    in.volumes.push_back(VolumeMount(m, looked.destinations[i], source));
   }
-  auto user = ResolveUser(root, cfg.user);
-  if (!user.ok()) return fail(user.error());
-  in.user = *user;
+  in.user = looked.user;
   auto spec = BuildSpec(cfg, in);
   if (!spec.ok()) return fail(spec.error());
   RETURN_IF_ERROR(MakeDirs(c->bundle_dir(), 0700));
