@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "common/log.h"
@@ -180,6 +181,71 @@ Result<pid_t> ChildReaper::Fork(const std::function<void()>& body, int pass_fd) 
   }
   spawn_cv_.notify_all();
   return pid;
+}
+
+namespace {
+
+// Everything fd gives until EOF, or ETIMEDOUT at deadline.
+Result<std::string> ReadUntilEof(int fd, ChildReaper::Clock::time_point deadline) {
+  std::string text;
+  char buf[16384];
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - ChildReaper::Clock::now());
+    if (left.count() <= 0) return Error(ETIMEDOUT, "no answer from the child");
+    pollfd p{fd, POLLIN, 0};
+    int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno != EINTR) return Error::FromErrno("poll");
+    if (ready <= 0) continue;
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::FromErrno("read");
+    }
+    if (n == 0) return text;
+    text.append(buf, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace
+
+Result<std::string> ChildReaper::Call(const std::function<Result<std::string>()>& body,
+                                      std::chrono::milliseconds timeout) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return Error::FromErrno("pipe");
+  UniqueFd read_end(fds[0]), write_end(fds[1]);
+  const auto since = Clock::now();
+  // The answer: 'V' and the value, or 'E', the errno, '\n' and the message.
+  auto pid = Fork(
+      [&] {
+        Result<std::string> r = body();
+        std::string answer = r.ok() ? "V" + *r
+                                    : "E" + std::to_string(r.error().code()) + "\n" +
+                                          r.error().message();
+        for (size_t done = 0; done < answer.size();) {
+          ssize_t n = ::write(3, answer.data() + done, answer.size() - done);
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) ::_exit(1);
+          done += static_cast<size_t>(n);
+        }
+      },
+      write_end.get());
+  if (!pid.ok()) return pid.error();
+  write_end.reset();
+  auto answer = ReadUntilEof(read_end.get(), since + timeout);
+  if (!answer.ok()) ::kill(*pid, SIGKILL);
+  auto status = Wait(*pid, timeout, since);
+  if (!answer.ok()) return answer.error();
+  if (!status || !WIFEXITED(*status) || WEXITSTATUS(*status) != 0 || answer->empty()) {
+    return Error(EIO, "the child process failed (" +
+                          (status ? "exit " + std::to_string(ExitCode(*status))
+                                  : std::string("did not exit")) +
+                          ")");
+  }
+  if ((*answer)[0] == 'V') return answer->substr(1);
+  size_t nl = answer->find('\n');
+  int err = std::atoi(answer->substr(1, nl == std::string::npos ? std::string::npos : nl - 1).c_str());
+  return Error(err, nl == std::string::npos ? std::string() : answer->substr(nl + 1));
 }
 
 std::optional<int> ChildReaper::Wait(pid_t pid, std::optional<std::chrono::milliseconds> timeout,

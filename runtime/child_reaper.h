@@ -67,6 +67,12 @@ class ChildReaper {
   // only the forking thread: body must not take locks that other threads
   // of stratad may hold (glibc resets malloc's).
   Result<pid_t> Fork(const std::function<void()>& body, int pass_fd = -1);
+  // Runs body in a child as Fork does and returns what it returned (a value
+  // or an error with its errno and message), passed back through a pipe.
+  // When timeout passes first, the child is killed and the result is
+  // ETIMEDOUT.
+  Result<std::string> Call(const std::function<Result<std::string>()>& body,
+                           std::chrono::milliseconds timeout);
 
   // The raw wait status of pid once it has exited (reaped at or after
   // since); nullopt when timeout passes first. Each exit is returned once.

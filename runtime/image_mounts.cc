@@ -31,8 +31,9 @@ std::string ScratchDir(storage::Store& store, const std::string& scratch) {
 }  // namespace
 
 Result<std::unique_ptr<ImageMounts>> ImageMounts::Open(storage::Store& store,
-                                                       fuse::FuseServer& fuse) {
-  std::unique_ptr<ImageMounts> mounts(new ImageMounts(store, fuse));
+                                                       fuse::FuseServer& fuse,
+                                                       ChildReaper& reaper) {
+  std::unique_ptr<ImageMounts> mounts(new ImageMounts(store, fuse, reaper));
   auto state = ReadFile(mounts->state_path());
   if (state.ok()) {
     json::error_code ec;
@@ -126,20 +127,29 @@ Result<MountRecord> ImageMounts::Mount(const std::string& ref, const std::string
       (void)RemoveTree(ScratchDir(store_, record.scratch));
     }
   };
-  if (::mount(source.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr) != 0) {
-    Error err = Error::FromErrno("bind " + source + " at " + dir);
+  // The bind looks the source up on stratad's own FUSE mount: in a child
+  // (ChildReaper::Fork says why).
+  auto bind = [&]() -> Result<std::string> {
+    if (::mount(source.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+      return Error::FromErrno("bind " + source + " at " + dir);
+    }
+    // The FUSE session allows devices and setuid (container roots need
+    // them, inside their containers); a view on the host must give its
+    // users neither: an image's setuid-root file or device node would be
+    // theirs.
+    unsigned long flags =
+        MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | (writable ? 0 : MS_RDONLY);
+    if (::mount(nullptr, dir.c_str(), nullptr, flags, nullptr) != 0) {
+      Error err =
+          Error::FromErrno("make " + dir + " nosuid, nodev" + (writable ? "" : ", read-only"));
+      ::umount2(dir.c_str(), MNT_DETACH);
+      return err;
+    }
+    return std::string();
+  };
+  if (auto bound = reaper_.Call(bind, kBindTimeout); !bound.ok()) {
     undo();
-    return err;
-  }
-  // The FUSE session allows devices and setuid (container roots need them,
-  // inside their containers); a view on the host must give its users
-  // neither: an image's setuid-root file or device node would be theirs.
-  unsigned long flags = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | (writable ? 0 : MS_RDONLY);
-  if (::mount(nullptr, dir.c_str(), nullptr, flags, nullptr) != 0) {
-    Error err =
-        Error::FromErrno("make " + dir + " nosuid, nodev" + (writable ? "" : ", read-only"));
-    ::umount2(dir.c_str(), MNT_DETACH);
-    return err;
+    return bound.error();
   }
   std::lock_guard lock(mu_);
   mounts_.push_back(record);

@@ -17,6 +17,7 @@
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -24,6 +25,7 @@
 
 #include "common/result.h"
 #include "fuse/fuse_server.h"
+#include "runtime/child_reaper.h"
 #include "storage/store.h"
 
 namespace strata::runtime {
@@ -37,7 +39,10 @@ struct MountRecord {
 class ImageMounts {
  public:
   // Cleans what a previous session left (see above).
-  static Result<std::unique_ptr<ImageMounts>> Open(storage::Store& store, fuse::FuseServer& fuse);
+  // The reaper runs the binds (they look up stratad's own mount) and must
+  // outlive the object.
+  static Result<std::unique_ptr<ImageMounts>> Open(storage::Store& store, fuse::FuseServer& fuse,
+                                                   ChildReaper& reaper);
 
   // The path of the image's view under the FUSE mount.
   Result<std::string> View(const storage::Digest& image);
@@ -48,7 +53,11 @@ class ImageMounts {
   void UnmountAll();
 
  private:
-  ImageMounts(storage::Store& store, fuse::FuseServer& fuse) : store_(store), fuse_(fuse) {}
+  // How long a bind may take before its child is killed.
+  static constexpr std::chrono::seconds kBindTimeout{30};
+
+  ImageMounts(storage::Store& store, fuse::FuseServer& fuse, ChildReaper& reaper)
+      : store_(store), fuse_(fuse), reaper_(reaper) {}
   Status Save() const;  // requires mu_
   Result<std::shared_ptr<fuse::UnionRoot>> MakeRoot(const storage::Digest& image,
                                                     const std::string& scratch);
@@ -56,6 +65,7 @@ class ImageMounts {
 
   storage::Store& store_;
   fuse::FuseServer& fuse_;
+  ChildReaper& reaper_;
   mutable std::mutex mu_;
   std::vector<MountRecord> mounts_;  // guarded by mu_
 };

@@ -3,9 +3,9 @@
 // the volumes' destinations (symlinks resolved inside the root).
 //
 // The root is stratad's own FUSE mount, so the lookups run in a child
-// process (ChildReaper::Fork says why) and their results come back through
-// a pipe. A child that has not answered within kRootLookupTimeout (a FUSE
-// request that never ends) is killed and the lookup fails.
+// process (ChildReaper::Call; Fork says why). A child that has not answered
+// within kRootLookupTimeout (a FUSE request that never ends) is killed and
+// the lookup fails.
 //
 // Thread safety: a plain function; the reaper must outlive the call.
 #pragma once

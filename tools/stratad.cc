@@ -197,12 +197,13 @@ int Main(int argc, char** argv) {
        .writeback_cache = fuse_writeback,
        .io_uring = fuse_io_uring});
   if (!fuse.ok()) return Fail("FUSE: " + fuse.error().message());
-  auto mounts = runtime::ImageMounts::Open(**store, **fuse);
-  if (!mounts.ok()) return Fail("mounts: " + mounts.error().message());
-
-  // Containers: stratad is the subreaper of their inits.
+  // stratad's children: containers' inits (it is their subreaper) and the
+  // helpers that touch its own FUSE mount.
   auto reaper = runtime::ChildReaper::Start();
   if (!reaper.ok()) return Fail(reaper.error().message());
+  auto mounts = runtime::ImageMounts::Open(**store, **fuse, **reaper);
+  if (!mounts.ok()) return Fail("mounts: " + mounts.error().message());
+
   if (runtime_path.empty()) runtime_path = DefaultRuntime();
   auto containers = runtime::ContainerManager::Open(
       {.store = store->get(), .fuse = fuse->get(), .reaper = reaper->get(),
@@ -278,9 +279,9 @@ int Main(int argc, char** argv) {
   (*fuse)->SetStatusSource(nullptr);
   volume_status.reset();
   containers = Error();
-  reaper = Error();
   (*mounts)->UnmountAll();
   mounts = Error();
+  reaper = Error();
   (*fuse)->Stop();
   fuse = Error();
   store = Error();
