@@ -1088,35 +1088,54 @@ void FuseServer::DirChanged(uint64_t dir) {
 
 void FuseServer::StatusChanged() { DirChanged(kStatusId); }
 
+void FuseServer::SetSelfAccess(SelfAccess run) {
+  std::lock_guard lock(self_access_mu_);
+  self_access_ = std::move(run);
+}
+
 Status FuseServer::WriteBack(const std::string& category, const std::string& name) {
   if (session_ == nullptr) return Ok();
   std::shared_ptr<UnionRoot> root = FuseOps::FindRoot(this, category, name);
   if (!root) return Ok();
   const std::string what = "write back " + category + "/" + name;
-  // syncfs starts the writeback of every cached page of the session's
-  // superblock (and of the times the kernel keeps), all files at once.
-  ASSIGN_OR_RETURN(UniqueFd dir, OpenFile(PathOf(category, name), O_RDONLY | O_DIRECTORY));
-  if (::syncfs(dir.get()) != 0) return Error::FromErrno(what);
-  if (!writeback_) return Ok();
-  // But it does not wait until the session has written them (Linux 6.18
-  // skips FUSE mappings when it waits), and the upper is read right after
-  // (a commit took a file a running container held open short or empty).
-  // Closing a file does wait: fuse_flush writes its inode back and waits,
-  // sending nothing since flush is refused, and an open sends nothing
-  // either (no open). The session cannot tell which files have cached
-  // pages (a write of whole pages sends nothing until written back), so
-  // every regular file of the root the kernel knows is opened and closed.
-  for (const NodeSnapshot& node : table_.NodesOf(root.get())) {
-    if (node->unlinked || node->path == "/") continue;
-    // O_PATH first: opening a device node or a fifo would open what it is.
-    UniqueFd path(OpenBeneath(dir.get(), RelPath(node->path), O_PATH | O_NOFOLLOW));
-    struct stat st;
-    if (!path || ::fstat(path.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;  // gone, moved
-    UniqueFd file(::open(ProcFdPath(path.get()).c_str(), O_RDONLY | O_CLOEXEC));
-    if (!file) return Error::FromErrno(what + node->path);
-    if (::close(file.release()) != 0) return Error::FromErrno(what + node->path);
+  const bool writeback = writeback_;
+  // The session cannot tell which files have cached pages (a write of whole
+  // pages sends nothing until written back), so every regular file of the
+  // root the kernel knows is a candidate (below).
+  std::vector<std::string> files;
+  if (writeback) {
+    for (const NodeSnapshot& node : table_.NodesOf(root.get())) {
+      if (!node->unlinked && node->path != "/") files.push_back(RelPath(node->path));
+    }
   }
-  return Ok();
+  auto work = [&, dir_path = PathOf(category, name)]() -> Status {
+    // syncfs starts the writeback of every cached page of the session's
+    // superblock (and of the times the kernel keeps), all files at once.
+    ASSIGN_OR_RETURN(UniqueFd dir, OpenFile(dir_path, O_RDONLY | O_DIRECTORY));
+    if (::syncfs(dir.get()) != 0) return Error::FromErrno(what);
+    // But it does not wait until the session has written them (Linux 6.18
+    // skips FUSE mappings when it waits), and the upper is read right after
+    // (a commit took a file a running container held open short or empty).
+    // Closing a file does wait: fuse_flush writes its inode back and waits,
+    // sending nothing since flush is refused, and an open sends nothing
+    // either (no open).
+    for (const std::string& rel : files) {
+      // O_PATH first: opening a device node or a fifo would open what it is.
+      UniqueFd path(OpenBeneath(dir.get(), rel, O_PATH | O_NOFOLLOW));
+      struct stat st;
+      if (!path || ::fstat(path.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;  // gone, moved
+      UniqueFd file(::open(ProcFdPath(path.get()).c_str(), O_RDONLY | O_CLOEXEC));
+      if (!file) return Error::FromErrno(what + "/" + rel);
+      if (::close(file.release()) != 0) return Error::FromErrno(what + "/" + rel);
+    }
+    return Ok();
+  };
+  SelfAccess run;
+  {
+    std::lock_guard lock(self_access_mu_);
+    run = self_access_;
+  }
+  return run ? run(work) : work();
 }
 
 Status FuseServer::RemoveRoot(const std::string& category, const std::string& name) {

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -84,8 +85,19 @@ class FuseServer {
   bool HasRoot(const std::string& category, const std::string& name) const;
   // Writes the kernel's cached writes (the writeback cache) of the session
   // through to the uppers, so that a reader of an upper on the host (commit)
-  // sees them. Must not be called from a session thread.
+  // sees them. Must not be called from a session thread. Its system calls
+  // on the mount are made through the self-access runner.
   Status WriteBack(const std::string& category, const std::string& name);
+
+  // Runs work whose system calls go through the session's own mount. A
+  // thread of this process caught in such a call when the process is killed
+  // waits for the session's answer for good, keeping the process (and
+  // /dev/fuse, whose closing would end the wait) alive; stratad gives a
+  // runner that does the work in a child process (runtime/child_reaper.h).
+  // work must not take locks other threads may hold. Unset (the default,
+  // and the tests'): work runs in place.
+  using SelfAccess = std::function<Status(const std::function<Status()>& work)>;
+  void SetSelfAccess(SelfAccess run);
   std::string PathOf(const std::string& category, const std::string& name) const;
   // The mount's largest read request, which is also its readahead window
   // (read_ahead.h).
@@ -137,6 +149,8 @@ class FuseServer {
   std::thread loop_;
   std::atomic<bool> stopped_{false};
   std::atomic<bool> writeback_{false};  // the kernel caches writes (set at init)
+  std::mutex self_access_mu_;
+  SelfAccess self_access_;  // guarded by self_access_mu_
   size_t max_read_ = 0;  // the mount's max_read (read_ahead.h), set before mounting
   InodeTable table_;
   DirListings listings_;

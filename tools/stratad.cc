@@ -41,6 +41,9 @@ namespace {
 
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
+// A write-back of a root with the writeback cache on opens every file the
+// kernel knows and waits for its cached writes: minutes for a big one.
+constexpr std::chrono::minutes kSelfAccessTimeout{10};
 
 std::string EnvOr(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
@@ -201,6 +204,17 @@ int Main(int argc, char** argv) {
   // helpers that touch its own FUSE mount.
   auto reaper = runtime::ChildReaper::Start();
   if (!reaper.ok()) return Fail(reaper.error().message());
+  // What stratad does on its own mount (write-backs) runs in a child.
+  (*fuse)->SetSelfAccess([r = reaper->get()](const std::function<Status()>& work) -> Status {
+    auto done = r->Call(
+        [&]() -> Result<std::string> {
+          RETURN_IF_ERROR(work());
+          return std::string();
+        },
+        kSelfAccessTimeout);
+    if (!done.ok()) return done.error();
+    return Ok();
+  });
   auto mounts = runtime::ImageMounts::Open(**store, **fuse, **reaper);
   if (!mounts.ok()) return Fail("mounts: " + mounts.error().message());
 
@@ -281,6 +295,7 @@ int Main(int argc, char** argv) {
   containers = Error();
   (*mounts)->UnmountAll();
   mounts = Error();
+  (*fuse)->SetSelfAccess(nullptr);
   reaper = Error();
   (*fuse)->Stop();
   fuse = Error();

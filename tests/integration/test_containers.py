@@ -96,6 +96,7 @@ def delete_leftovers(root):
 
 class ContainerTestCase(harness.StrataTestCase):
     runtime = None  # None: stratad's default (strata-runtime beside it)
+    stratad_args = []
 
     def setUp(self):
         self.fx = self.fixtures()
@@ -104,7 +105,7 @@ class ContainerTestCase(harness.StrataTestCase):
 
     def start_daemon(self, **kw):
         extra = ["--runtime", self.runtime] if self.runtime else []
-        d = harness.Stratad(extra_args=extra, **kw)
+        d = harness.Stratad(extra_args=extra + self.stratad_args, **kw)
         # Cleanups run last-in first-out: the stop (which stops the
         # containers) before the harness's kill.
         self.addCleanup(d.kill)
@@ -532,6 +533,17 @@ class Layers(ContainerTestCase):
         self.assertEqual(self.state("keeper")["status"], "exited")  # no restart policy
         self.d.ok("start", "keeper")
         self.assertEqual(self.d.ok("exec", "keeper", "cat", "/kept.txt").stdout, "kept\n")
+
+
+class CommitWithTheWritebackCache(ContainerTestCase):
+    """Commit with --fuse-writeback-cache=on: a running container's writes
+    wait in the kernel, and stratad writes them back (in a child process of
+    its own) before it reads the upper."""
+    stratad_args = ["--fuse-writeback-cache=on"]
+    test_commit_of_a_running_container = Layers.test_commit_of_a_running_container
+    test_commit_keeps_what_a_running_process_wrote_to_a_file_it_holds_open = (
+        Layers.test_commit_keeps_what_a_running_process_wrote_to_a_file_it_holds_open)
+    upper_path = Layers.upper_path
 
 
 class Volumes(ContainerTestCase):
