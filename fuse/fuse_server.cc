@@ -1139,7 +1139,11 @@ Status FuseServer::WriteBack(const std::string& category, const std::string& nam
 }
 
 Status FuseServer::RemoveRoot(const std::string& category, const std::string& name) {
-  if (category == kContainers) {
+  // Without the writeback cache a write(2) has reached the upper when it
+  // returns; what the kernel may still hold (pages written through a shared
+  // mapping) its flusher writes back through the session, which serves a
+  // removed root's open files, as overlayfs leaves them to it.
+  if (category == kContainers && writeback_) {
     Status written = WriteBack(category, name);
     if (!written.ok()) LogWarning(written.error().message());
   }

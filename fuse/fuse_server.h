@@ -80,7 +80,8 @@ class FuseServer {
   Status AddRoot(const std::string& category, const std::string& name,
                  std::shared_ptr<UnionRoot> root);
   // The root disappears from the namespace; open files keep working. Its
-  // cached writes and its copy-ups are made durable first.
+  // copy-ups are made durable first, and with the writeback cache, the
+  // writes the kernel caches are written back.
   Status RemoveRoot(const std::string& category, const std::string& name);
   bool HasRoot(const std::string& category, const std::string& name) const;
   // Writes the kernel's cached writes (the writeback cache) of the session
