@@ -227,7 +227,10 @@ Status RemoveTree(const std::string& path) {
     return Ok();
   }
   UniqueFd top(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!top) return Error::FromErrno("open " + path);
+  if (!top) {
+    if (errno == ENOENT) return Ok();
+    return Error::FromErrno("open " + path);
+  }
   Remover remover{top.get()};
   // Each pass removes what the last one moved up.
   for (uint64_t seen = 0;; seen = remover.hoisted) {
