@@ -335,7 +335,8 @@ Result<std::vector<LogEntry>> ContainerLog::Read(uint64_t* offset) const {
     if (*offset >= previous_base && limits_.max_files > 1) {
       RETURN_IF_ERROR(
           ForEachEntry(Rotated(1), *offset - previous_base, kReadPiece, add, &consumed));
-      if (consumed >= kReadPiece) {  // more of log.1 to come
+      // Short of the budget only at its end: the rest of it next time.
+      if (consumed >= kReadPiece) {
         *offset += consumed;
         return entries;
       }

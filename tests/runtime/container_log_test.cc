@@ -248,3 +248,42 @@ BOOST_AUTO_TEST_CASE(a_huge_log_is_read_a_piece_at_a_time) {
   BOOST_TEST(offset == size);
   BOOST_TEST(growth < 32, "reading a 128 MiB log grew the peak by " << growth << " MiB");
 }
+
+// A follower still in log.1 when the file rotates reads all of it, piece
+// by piece, before it goes on to the new file.
+BOOST_AUTO_TEST_CASE(a_follower_reads_a_long_rotated_file_to_its_end) {
+  TempDir dir = testing::MakeTempDir();
+  ContainerLog log(dir.path() + "/log", LogLimits{4 << 20, 2});
+  int next = 0;
+  auto append = [&](size_t bytes) {
+    for (size_t written = 0; written < bytes; ++next) {
+      LogEntry e{"2024-01-01T00:00:00.000000000Z", "stdout",
+                 std::to_string(next) + std::string(1000, 'x') + "\n"};
+      written += LogLine(e).size();
+      BOOST_REQUIRE(log.AppendEntries({e}).ok());
+    }
+  };
+  uint64_t offset = 0;
+  append(3 << 20);
+  BOOST_REQUIRE(log.Read(&offset).ok());  // the follower is in the file, a piece in
+  append(2 << 20);                        // which then rotates
+  BOOST_REQUIRE(::access((dir.path() + "/log.1").c_str(), F_OK) == 0);
+  for (;;) {
+    uint64_t before = offset;
+    BOOST_REQUIRE(log.Read(&offset).ok());
+    if (offset == before) break;
+  }
+  // Read again from the start, counting: every entry, in order.
+  offset = 0;
+  int seen = 0;
+  bool in_order = true;
+  for (;;) {
+    uint64_t before = offset;
+    auto piece = log.Read(&offset);
+    BOOST_REQUIRE(piece.ok());
+    for (const auto& e : *piece) in_order = in_order && std::stoi(e.log) == seen++;
+    if (offset == before) break;
+  }
+  BOOST_TEST(in_order);
+  BOOST_TEST(seen == next);
+}
