@@ -114,12 +114,13 @@ Result<int> ContainerManager::StartAttached(const std::string& ref,
     // The monitor counts the exit only after the run's pump has finished,
     // so everything the run wrote is in the file by now. Read gives a
     // bounded piece: again until the offset stops moving.
-    for (uint64_t before = ~offset; offset != before;) {
-      before = offset;
+    for (;;) {
+      uint64_t before = offset;
       ASSIGN_OR_RETURN(std::vector<LogEntry> entries, c->log->Read(&offset));
       for (const auto& e : entries) {
         if (!sink(e)) return -1;
       }
+      if (offset == before) break;
     }
     if (exited) {
       reader->Done();
