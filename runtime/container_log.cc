@@ -268,8 +268,8 @@ Status ForEachEntry(const std::string& path, uint64_t from, uint64_t max_bytes,
   }
   std::string piece(kReadPiece, '\0');
   while (*consumed < max_bytes) {
-    ssize_t n = ::pread(fd->get(), piece.data(), piece.size(),
-                        static_cast<off_t>(from + *consumed));
+    ssize_t n =
+        ::pread(fd->get(), piece.data(), piece.size(), static_cast<off_t>(from + *consumed));
     if (n < 0) {
       if (errno == EINTR) continue;
       return Error::FromErrno("read " + path);
@@ -306,8 +306,8 @@ Result<uint64_t> EndOfLines(const std::string& path) {
   uint64_t end = static_cast<uint64_t>(st.st_size);
   std::string piece(std::min<uint64_t>(end, kReadPiece), '\0');
   // A line being written is at most one piece long.
-  ssize_t n = ::pread(fd->get(), piece.data(), piece.size(),
-                      static_cast<off_t>(end - piece.size()));
+  ssize_t n =
+      ::pread(fd->get(), piece.data(), piece.size(), static_cast<off_t>(end - piece.size()));
   if (n < 0) return Error::FromErrno("read " + path);
   size_t nl = std::string_view(piece.data(), static_cast<size_t>(n)).rfind('\n');
   if (nl == std::string_view::npos) return end - piece.size();

@@ -36,8 +36,7 @@ int Statvfs(const std::string& path, struct statvfs* st) {
   const size_t digits = path.find_first_not_of("0123456789", kProc.size());
   const size_t rest = digits + kRoot.size();
   if (!path.starts_with(kProc) || digits == kProc.size() || digits == std::string::npos ||
-      path.compare(digits, kRoot.size(), kRoot) != 0 ||
-      (rest < path.size() && path[rest] != '/')) {
+      path.compare(digits, kRoot.size(), kRoot) != 0 || (rest < path.size() && path[rest] != '/')) {
     return ::statvfs(path.c_str(), st);
   }
   UniqueFd root(::open(path.substr(0, rest).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
