@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 
 namespace strata {
@@ -170,15 +171,41 @@ bool PathExists(const std::string& path) {
 
 namespace {
 
-Status RemoveAt(int dirfd, const char* name, const std::string& shown) {
-  struct stat st;
-  if (::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    if (errno == ENOENT) return Ok();
-    return Error::FromErrno("stat " + shown);
-  }
-  if (S_ISDIR(st.st_mode)) {
+// Levels of a tree RemoveTree holds open at once. A subtree deeper than
+// this (a container can nest directories without limit in a volume or its
+// upper) is moved up to the top of the tree and removed from there, so the
+// descriptors and memory a removal takes do not grow with the depth.
+constexpr int kMaxOpenLevels = 32;
+
+struct Remover {
+  int top_fd;  // the directory being emptied, where deep subtrees are moved
+  uint64_t hoisted = 0;
+
+  // Removes name (below dirfd) and its contents; depth: dirfd's level.
+  Status RemoveAt(int dirfd, const char* name, const std::string& shown, int depth) {
+    struct stat st;
+    if (::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) return Ok();
+      return Error::FromErrno("stat " + shown);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      if (::unlinkat(dirfd, name, 0) != 0 && errno != ENOENT) {
+        return Error::FromErrno("unlink " + shown);
+      }
+      return Ok();
+    }
+    if (depth >= kMaxOpenLevels) return Hoist(dirfd, name, shown);
     int fd = ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return Error::FromErrno("open " + shown);
+    RETURN_IF_ERROR(Empty(fd, shown, depth + 1));
+    if (::unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT) {
+      return Error::FromErrno("rmdir " + shown);
+    }
+    return Ok();
+  }
+
+  // Removes the entries of the directory fd (consumed).
+  Status Empty(int fd, const std::string& shown, int depth) {
     DIR* dir = ::fdopendir(fd);
     if (dir == nullptr) {
       ::close(fd);
@@ -188,25 +215,51 @@ Status RemoveAt(int dirfd, const char* name, const std::string& shown) {
     while (struct dirent* de = ::readdir(dir)) {
       std::string_view child = de->d_name;
       if (child == "." || child == "..") continue;
-      status = RemoveAt(::dirfd(dir), de->d_name, shown + "/" + de->d_name);
+      status = RemoveAt(::dirfd(dir), de->d_name, shown + "/" + de->d_name, depth);
       if (!status.ok()) break;
     }
     ::closedir(dir);
-    if (!status.ok()) return status;
-    if (::unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT) {
-      return Error::FromErrno("rmdir " + shown);
+    return status;
+  }
+
+  // Moves the directory name (below dirfd) to the top, for a later pass.
+  Status Hoist(int dirfd, const char* name, const std::string& shown) {
+    for (;;) {
+      std::string to = ".rm-deep-" + std::to_string(++hoisted);
+      if (::renameat2(dirfd, name, top_fd, to.c_str(), RENAME_NOREPLACE) == 0) return Ok();
+      if (errno != EEXIST) return Error::FromErrno("move " + shown + " up");
     }
-    return Ok();
   }
-  if (::unlinkat(dirfd, name, 0) != 0 && errno != ENOENT) {
-    return Error::FromErrno("unlink " + shown);
-  }
-  return Ok();
-}
+};
 
 }  // namespace
 
-Status RemoveTree(const std::string& path) { return RemoveAt(AT_FDCWD, path.c_str(), path); }
+Status RemoveTree(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Ok();
+    return Error::FromErrno("stat " + path);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Error::FromErrno("unlink " + path);
+    return Ok();
+  }
+  UniqueFd top(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!top) {
+    if (errno == ENOENT) return Ok();
+    return Error::FromErrno("open " + path);
+  }
+  Remover remover{top.get()};
+  // Each pass removes what the last one moved up.
+  for (uint64_t seen = 0;; seen = remover.hoisted) {
+    int fd = ::openat(top.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Error::FromErrno("open " + path);
+    RETURN_IF_ERROR(remover.Empty(fd, path, 1));
+    if (remover.hoisted == seen) break;
+  }
+  if (::rmdir(path.c_str()) != 0 && errno != ENOENT) return Error::FromErrno("rmdir " + path);
+  return Ok();
+}
 
 Result<TempDir> TempDir::Create(const std::string& parent, std::string_view prefix) {
   std::string templ = JoinPath(parent, std::string(prefix) + "XXXXXX");

@@ -40,7 +40,9 @@ Result<std::vector<std::string>> ListDir(const std::string& path);
 // mkdir -p.
 Status MakeDirs(const std::string& path, mode_t mode = 0755);
 // rm -rf; missing is fine. Does not cross into other mounts' contents (uses
-// lstat, never follows symlinks).
+// lstat, never follows symlinks). Holds a bounded number of descriptors
+// whatever the depth (a subtree deeper than that is first moved up to
+// path as .rm-deep-N), so a tree a container made cannot exhaust them.
 Status RemoveTree(const std::string& path);
 Status FsyncPath(const std::string& path);
 bool PathExists(const std::string& path);

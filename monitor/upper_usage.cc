@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <set>
 #include <utility>
 #include <vector>
@@ -13,6 +14,12 @@
 namespace strata::monitor {
 
 namespace {
+
+// Directory levels a walk holds open at once (a descriptor and a buffer
+// each). A container can nest directories far deeper than stratad may hold
+// descriptors open; what lies below is left out of the figure, which then
+// says it is partial.
+constexpr int kMaxDepth = 64;
 
 struct Walk {
   dev_t dev = 0;
@@ -28,8 +35,8 @@ struct Walk {
     figure.bytes += static_cast<uint64_t>(st.st_blocks) * 512;
   }
 
-  // dirfd is consumed.
-  void Dir(int dirfd) {
+  // dirfd (at depth levels below the top) is consumed.
+  void Dir(int dirfd, int depth) {
     DIR* d = ::fdopendir(dirfd);
     if (d == nullptr) {
       ::close(dirfd);
@@ -49,10 +56,18 @@ struct Walk {
       if (st.st_dev != dev) continue;  // another mount
       Count(st);
       if (S_ISDIR(st.st_mode)) {
+        if (depth + 1 >= kMaxDepth) {
+          figure.partial = true;
+          continue;
+        }
         int child =
             ::openat(::dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (child >= 0) Dir(child);
-        if (figure.partial) break;
+        if (child < 0) {
+          if (errno != ENOENT) figure.partial = true;  // EMFILE, EACCES: left out
+          continue;
+        }
+        Dir(child, depth + 1);
+        if (figure.partial && entries > max_entries) break;
       }
     }
     ::closedir(d);
@@ -73,7 +88,7 @@ UpperFigure MeasureTree(const std::string& dir, uint64_t max_entries) {
   }
   w.dev = st.st_dev;
   w.Count(st);
-  w.Dir(fd);
+  w.Dir(fd, 0);
   return w.figure;
 }
 

@@ -25,11 +25,11 @@ namespace strata::monitor {
 
 struct UpperFigure {
   uint64_t bytes = 0;
-  bool partial = false;  // the walk hit max_entries
+  bool partial = false;  // the walk hit max_entries, or a tree deeper than it goes
 };
 
 // du of dir (st_blocks * 512, hard links once, same filesystem only), at
-// most max_entries entries.
+// most max_entries entries and 64 directory levels.
 UpperFigure MeasureTree(const std::string& dir, uint64_t max_entries);
 
 class UpperUsage {

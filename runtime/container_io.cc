@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <optional>
 
 #include "common/log.h"
@@ -24,20 +25,49 @@ Status ContainerManager::Logs(const std::string& ref, const LogsOptions& options
   // A follower of a --rm container reads to the end before the log goes.
   Container::LogReader reader(*c);
   uint64_t offset = 0;
-  // With --since the time filter comes first, then the tail, as Docker's.
-  ASSIGN_OR_RETURN(std::vector<LogEntry> entries,
-                   c->log->Tail(options.since.empty() ? options.tail : -1, &offset));
   auto too_old = [&](const LogEntry& e) { return e.time < options.since; };
-  if (!options.since.empty()) {
-    entries.erase(std::remove_if(entries.begin(), entries.end(), too_old), entries.end());
-    if (options.tail >= 0 && static_cast<size_t>(options.tail) < entries.size()) {
-      entries.erase(entries.begin(), entries.end() - options.tail);
+  // The log is as large as the container made it: entries go to the sink
+  // as they are read, and only a --tail's worth is kept. With --since the
+  // time filter comes first, then the tail, as Docker's.
+  if (options.tail == 0) {
+    RETURN_IF_ERROR(c->log->Tail(0, &offset));
+  } else if (options.tail < 0) {
+    bool stopped = false;
+    RETURN_IF_ERROR(c->log->ForEach(
+        [&](const LogEntry& e) {
+          if (too_old(e)) return true;
+          stopped = !sink(e);
+          return !stopped;
+        },
+        &offset));
+    if (stopped) return Ok();
+  } else {
+    std::deque<LogEntry> last;
+    RETURN_IF_ERROR(c->log->ForEach(
+        [&](const LogEntry& e) {
+          if (too_old(e)) return true;
+          last.push_back(e);
+          if (last.size() > static_cast<size_t>(options.tail)) last.pop_front();
+          return true;
+        },
+        &offset));
+    for (const auto& e : last) {
+      if (!sink(e)) return Ok();
     }
   }
-  for (const auto& e : entries) {
-    if (!sink(e)) return Ok();
-  }
   if (!options.follow) return Ok();
+  // What was written since, a bounded piece at a time; false once the sink
+  // wants no more.
+  auto drain = [&]() -> Result<bool> {
+    for (;;) {
+      uint64_t before = offset;
+      ASSIGN_OR_RETURN(std::vector<LogEntry> entries, c->log->Read(&offset));
+      for (const auto& e : entries) {
+        if (!too_old(e) && !sink(e)) return false;
+      }
+      if (offset == before) return true;
+    }
+  };
   for (;;) {
     uint64_t version = c->log->version();
     bool done;
@@ -46,11 +76,8 @@ Status ContainerManager::Logs(const std::string& ref, const LogsOptions& options
       done = c->removed || shutting_down_ || (!c->active() && !c->monitoring);
     }
     done = done && !c->log->pumping();
-    ASSIGN_OR_RETURN(entries, c->log->Read(&offset));
-    for (const auto& e : entries) {
-      if (!too_old(e) && !sink(e)) return Ok();
-    }
-    if (done) return Ok();
+    ASSIGN_OR_RETURN(bool more, drain());
+    if (!more || done) return Ok();
     c->log->WaitForChange(version, 1s);
   }
 }
@@ -86,10 +113,15 @@ Result<int> ContainerManager::StartAttached(const std::string& ref,
       code = c->exits != seen ? c->last_exit : c->state.exit_code;
     }
     // The monitor counts the exit only after the run's pump has finished,
-    // so everything the run wrote is in the file by now.
-    ASSIGN_OR_RETURN(std::vector<LogEntry> entries, c->log->Read(&offset));
-    for (const auto& e : entries) {
-      if (!sink(e)) return -1;
+    // so everything the run wrote is in the file by now. Read gives a
+    // bounded piece: again until the offset stops moving.
+    for (;;) {
+      uint64_t before = offset;
+      ASSIGN_OR_RETURN(std::vector<LogEntry> entries, c->log->Read(&offset));
+      for (const auto& e : entries) {
+        if (!sink(e)) return -1;
+      }
+      if (offset == before) break;
     }
     if (exited) {
       reader->Done();

@@ -5,6 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <deque>
+#include <iterator>
+
 #include <boost/json.hpp>
 
 #include "common/fs.h"
@@ -245,34 +249,69 @@ void ContainerLog::Pump(UniqueFd out, UniqueFd err) {
 
 namespace {
 
-// The entries of path's complete lines from byte `from` on; *consumed is
-// how many bytes they took. A missing file has none.
-Status ReadEntries(const std::string& path, uint64_t from, std::vector<LogEntry>& entries,
-                   uint64_t* consumed) {
+// The most of a log file held in memory at once. Lines the pump writes are
+// far shorter (16 KiB of text, at most 6 bytes of JSON per byte), so a
+// piece this long without a newline is not a line of ours and is skipped.
+constexpr size_t kReadPiece = 1 << 20;
+
+// Calls fn with the entry of each complete line of path from byte `from`
+// on, a piece at a time, until fn returns false, end of file, or at least
+// max_bytes are taken; *consumed: the bytes of the lines taken. A line that
+// is not JSON is skipped; a missing file has none.
+Status ForEachEntry(const std::string& path, uint64_t from, uint64_t max_bytes,
+                    const std::function<bool(LogEntry)>& fn, uint64_t* consumed) {
   *consumed = 0;
   auto fd = OpenFile(path, O_RDONLY | O_CLOEXEC);
   if (!fd.ok()) {
     if (fd.error().IsNotFound()) return Ok();
     return std::move(fd).error();
   }
-  if (::lseek(fd->get(), static_cast<off_t>(from), SEEK_SET) < 0) {
-    return Error::FromErrno("seek " + path);
+  std::string piece(kReadPiece, '\0');
+  while (*consumed < max_bytes) {
+    ssize_t n =
+        ::pread(fd->get(), piece.data(), piece.size(), static_cast<off_t>(from + *consumed));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::FromErrno("read " + path);
+    }
+    std::string_view data(piece.data(), static_cast<size_t>(n));
+    size_t start = 0;
+    for (size_t nl; (nl = data.find('\n', start)) != std::string_view::npos; start = nl + 1) {
+      std::string_view line = data.substr(start, nl - start);
+      boost::system::error_code ec;
+      json::value v = json::parse(line, ec);
+      if (ec || !v.is_object()) continue;
+      const json::object& o = v.get_object();
+      if (!fn({jsonf::Str(o, "time"), jsonf::Str(o, "stream"), jsonf::Str(o, "log")})) {
+        *consumed += nl + 1;
+        return Ok();
+      }
+    }
+    if (start == 0 && data.size() == piece.size()) start = data.size();  // not a line of ours
+    *consumed += start;
+    if (start == 0 || data.size() < piece.size()) break;  // at the end (or a line being written)
   }
-  ASSIGN_OR_RETURN(std::string data, ReadAll(fd->get()));
-  size_t start = 0;
-  for (;;) {
-    size_t nl = data.find('\n', start);
-    if (nl == std::string::npos) break;
-    std::string_view line(data.data() + start, nl - start);
-    start = nl + 1;
-    boost::system::error_code ec;
-    json::value v = json::parse(line, ec);
-    if (ec || !v.is_object()) continue;
-    const json::object& o = v.get_object();
-    entries.push_back({jsonf::Str(o, "time"), jsonf::Str(o, "stream"), jsonf::Str(o, "log")});
-  }
-  *consumed = start;
   return Ok();
+}
+
+// Where the last complete line of path ends (0 for a missing file).
+Result<uint64_t> EndOfLines(const std::string& path) {
+  auto fd = OpenFile(path, O_RDONLY | O_CLOEXEC);
+  if (!fd.ok()) {
+    if (fd.error().IsNotFound()) return uint64_t{0};
+    return std::move(fd).error();
+  }
+  struct stat st;
+  if (::fstat(fd->get(), &st) != 0) return Error::FromErrno("stat " + path);
+  uint64_t end = static_cast<uint64_t>(st.st_size);
+  std::string piece(std::min<uint64_t>(end, kReadPiece), '\0');
+  // A line being written is at most one piece long.
+  ssize_t n =
+      ::pread(fd->get(), piece.data(), piece.size(), static_cast<off_t>(end - piece.size()));
+  if (n < 0) return Error::FromErrno("read " + path);
+  size_t nl = std::string_view(piece.data(), static_cast<size_t>(n)).rfind('\n');
+  if (nl == std::string_view::npos) return end - piece.size();
+  return end - piece.size() + nl + 1;
 }
 
 }  // namespace
@@ -285,37 +324,70 @@ Result<std::vector<LogEntry>> ContainerLog::Read(uint64_t* offset) const {
     previous_base = previous_base_;
   }
   std::vector<LogEntry> entries;
+  auto add = [&](LogEntry e) {
+    entries.push_back(std::move(e));
+    return true;
+  };
   uint64_t consumed;
   if (*offset < base) {
     // Rotated since the last read: the rest of log.1 first, if it is kept
     // and the reader was in it (further behind, what it missed is gone).
     if (*offset >= previous_base && limits_.max_files > 1) {
-      RETURN_IF_ERROR(ReadEntries(Rotated(1), *offset - previous_base, entries, &consumed));
+      RETURN_IF_ERROR(
+          ForEachEntry(Rotated(1), *offset - previous_base, kReadPiece, add, &consumed));
+      // Short of the budget only at its end: the rest of it next time.
+      if (consumed >= kReadPiece) {
+        *offset += consumed;
+        return entries;
+      }
     }
     *offset = base;
   }
-  RETURN_IF_ERROR(ReadEntries(path_, *offset - base, entries, &consumed));
+  RETURN_IF_ERROR(ForEachEntry(path_, *offset - base, kReadPiece, add, &consumed));
   *offset += consumed;
   return entries;
 }
 
-Result<std::vector<LogEntry>> ContainerLog::Tail(long n, uint64_t* end_offset) const {
-  std::vector<LogEntry> all;
-  uint64_t consumed;
-  for (int k = limits_.max_size ? limits_.max_files - 1 : 0; k >= 1; --k) {
-    RETURN_IF_ERROR(ReadEntries(Rotated(k), 0, all, &consumed));
+Status ContainerLog::ForEach(const std::function<bool(const LogEntry&)>& fn,
+                             uint64_t* end_offset) const {
+  bool more = true;
+  auto each = [&](LogEntry e) { return more = fn(e); };
+  uint64_t consumed = 0;
+  for (int k = limits_.max_size ? limits_.max_files - 1 : 0; k >= 1 && more; --k) {
+    RETURN_IF_ERROR(ForEachEntry(Rotated(k), 0, UINT64_MAX, each, &consumed));
   }
   uint64_t base;
   {
     std::lock_guard lock(mu_);
     base = base_;
   }
-  RETURN_IF_ERROR(ReadEntries(path_, 0, all, &consumed));
+  consumed = 0;
+  if (more) RETURN_IF_ERROR(ForEachEntry(path_, 0, UINT64_MAX, each, &consumed));
   *end_offset = base + consumed;
-  if (n >= 0 && static_cast<size_t>(n) < all.size()) {
-    all.erase(all.begin(), all.end() - n);
+  return Ok();
+}
+
+Result<std::vector<LogEntry>> ContainerLog::Tail(long n, uint64_t* end_offset) const {
+  if (n == 0) {
+    uint64_t base;
+    {
+      std::lock_guard lock(mu_);
+      base = base_;
+    }
+    ASSIGN_OR_RETURN(uint64_t end, EndOfLines(path_));
+    *end_offset = base + end;
+    return std::vector<LogEntry>();
   }
-  return all;
+  std::deque<LogEntry> last;
+  RETURN_IF_ERROR(ForEach(
+      [&](const LogEntry& e) {
+        last.push_back(e);
+        if (n > 0 && last.size() > static_cast<size_t>(n)) last.pop_front();
+        return true;
+      },
+      end_offset));
+  return std::vector<LogEntry>(std::make_move_iterator(last.begin()),
+                               std::make_move_iterator(last.end()));
 }
 
 uint64_t ContainerLog::version() const {

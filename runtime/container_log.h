@@ -73,10 +73,17 @@ class ContainerLog {
   void StopPump();
   bool pumping() const;
 
-  // Entries from byte offset *offset on, complete lines only; *offset moves
-  // past what was read. A line that is not JSON is skipped.
+  // Entries from byte offset *offset on, complete lines only, from at most
+  // about 1 MiB of the file (the container decides its size): call again
+  // until *offset stops moving. *offset moves past what was read. A line
+  // that is not JSON is skipped.
   Result<std::vector<LogEntry>> Read(uint64_t* offset) const;
-  // The last n entries (all when n < 0), and the offset after them.
+  // Calls fn with every entry of the kept files, oldest first, reading a
+  // bounded piece at a time; fn returning false stops the walk. After a
+  // whole walk, *end_offset is the offset after the last entry.
+  Status ForEach(const std::function<bool(const LogEntry&)>& fn, uint64_t* end_offset) const;
+  // The last n entries (all when n < 0: as large as the log), and the
+  // offset after them. Tail(0) reads only the end of the file.
   Result<std::vector<LogEntry>> Tail(long n, uint64_t* end_offset) const;
 
   // Appends entries written by something other than the pump (a cron

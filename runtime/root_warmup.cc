@@ -17,11 +17,14 @@ namespace {
 
 Result<UniqueFd> OpenRegular(int root_fd, const std::string& path) {
   ASSIGN_OR_RETURN(UniqueFd found, oci::OpenInRoot(root_fd, path));
+  // The type is checked on the O_PATH descriptor, before any open: opening
+  // a fifo of the image would wait for a writer, and opening one of its
+  // device nodes would reach the host's device (this is not the container).
+  struct stat st;
+  if (::fstat(found.get(), &st) != 0) return Error::FromErrno("stat " + path);
+  if (!S_ISREG(st.st_mode)) return Error(EACCES, path + " is not a regular file");
   UniqueFd fd(::open(oci::FdPath(found.get()).c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   if (!fd) return Error::FromErrno("open " + path);
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Error::FromErrno("stat " + path);
-  if (!S_ISREG(st.st_mode)) return Error(EACCES, path + " is not a regular file");
   return fd;
 }
 

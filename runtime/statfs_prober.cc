@@ -1,11 +1,18 @@
 #include "runtime/statfs_prober.h"
 
+#include <fcntl.h>
+#include <sys/statvfs.h>
+
 #include <cerrno>
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <string_view>
 #include <thread>
+
+#include "common/unique_fd.h"
+#include "runtime/oci/path_in_root.h"
 
 namespace strata::runtime {
 
@@ -19,6 +26,28 @@ struct Job {
 };
 
 constexpr auto kIdleExit = std::chrono::seconds(60);
+
+// statvfs(2) of path, where /proc/PID/root/REST is resolved inside that
+// process's root: through the magic link, the kernel resolves an absolute
+// symlink on the way against stratad's own root, so a container could
+// have any host path measured (a tmpfs volume's site is such a path).
+int Statvfs(const std::string& path, struct statvfs* st) {
+  constexpr std::string_view kProc = "/proc/", kRoot = "/root";
+  const size_t digits = path.find_first_not_of("0123456789", kProc.size());
+  const size_t rest = digits + kRoot.size();
+  if (!path.starts_with(kProc) || digits == kProc.size() || digits == std::string::npos ||
+      path.compare(digits, kRoot.size(), kRoot) != 0 || (rest < path.size() && path[rest] != '/')) {
+    return ::statvfs(path.c_str(), st);
+  }
+  UniqueFd root(::open(path.substr(0, rest).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return -1;
+  auto fd = oci::OpenInRoot(root.get(), std::string_view(path).substr(rest));
+  if (!fd.ok()) {
+    errno = fd.error().code();
+    return -1;
+  }
+  return ::fstatvfs(fd->get(), st);
+}
 
 }  // namespace
 
@@ -48,7 +77,7 @@ struct StatfsProber::Shared {
       job->started = true;
       lock.unlock();
       StatfsResult r;
-      if (::statvfs(job->path.c_str(), &r.st) == 0) {
+      if (Statvfs(job->path, &r.st) == 0) {
         r.outcome = StatfsResult::Outcome::kOk;
       } else {
         r.outcome = StatfsResult::Outcome::kError;

@@ -45,7 +45,9 @@ class StatfsProber {
   StatfsProber(const StatfsProber&) = delete;
   StatfsProber& operator=(const StatfsProber&) = delete;
 
-  // One result per path, in order, within about timeout.
+  // One result per path, in order, within about timeout. A path
+  // /proc/PID/root/REST is resolved inside that process's root (its
+  // symlinks name paths in it), not followed out of it as the kernel would.
   std::vector<StatfsResult> Probe(const std::vector<std::string>& paths,
                                   std::chrono::milliseconds timeout);
 

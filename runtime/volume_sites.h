@@ -4,8 +4,10 @@
 // free space (the monitor's volume metrics, /run/strata/volumes).
 //
 // A tmpfs volume exists only in the container's mount namespace, so it is
-// reached through /proc/<init pid>/root and listed only while the container
-// runs. Everything else is listed whatever the container's state.
+// reached through /proc/<init pid>/root (which StatfsProber resolves inside
+// that root: the container controls the symlinks on the way) and listed
+// only while the container runs. Everything else is listed whatever the
+// container's state.
 //
 // Thread safety: plain functions; AllVolumeSites calls the manager, which
 // may be used concurrently.

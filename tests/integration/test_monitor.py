@@ -404,6 +404,29 @@ class InsideContainer(MonitorTestCase):
         # The host sees every container's directory under mnt/status.
         self.assertEqual(os.listdir(os.path.join(d.root, "mnt", "status")), [cid])
 
+    def test_a_tmpfs_volume_is_measured_inside_the_container_root(self):
+        # An image whose /x is a symlink to a host directory holding a host
+        # filesystem (a 16 MiB tmpfs at <dir>/fs): the runtime mounts
+        # --tmpfs /x/fs inside the root; what stratad measures must be that
+        # tmpfs too, not the host's <dir>/fs the symlink names on the host.
+        host_fs = Tmpfs(self, 16)
+        host_dir = os.path.dirname(host_fs.path)
+        d = self.start_daemon()
+        self.import_image(d, self.fx.layout("busybox"), "busybox")
+        d.ok("run", "--name", "mk", "busybox", "ln", "-s", host_dir, "/x")
+        d.ok("commit", "mk", "evil")
+        self.start_loop(d, "web", "--tmpfs", "/x/fs", "evil")
+        text = d.ok("exec", "web", "cat", "/run/strata/volumes").stdout
+        rows = {r[0]: r for r in (l.split() for l in text.splitlines()
+                                   if not l.startswith("#"))}
+        self.assertIn("/x/fs", rows)
+        df = d.ok("exec", "web", "df", "-P", "/x/fs").stdout.splitlines()[-1].split()
+        self.assertNotEqual(int(rows["/x/fs"][2]), 16 * MIB, "the host's tmpfs was measured")
+        self.assertClose(int(rows["/x/fs"][2]), int(df[1]) * 1024, "size of the container's tmpfs")
+        metrics = self.scrape(d)
+        size = find(metrics, "strata_volume_size_bytes", kind="tmpfs", container="web")
+        self.assertClose(int(size[0][1]), int(df[1]) * 1024, "strata_volume_size_bytes")
+
 
 class Prometheus(MonitorTestCase):
     def test_promql_returns_a_running_containers_volumes(self):

@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,4 +74,28 @@ BOOST_AUTO_TEST_CASE(rfc3339) {
   BOOST_TEST(ParseRfc3339("2024-05-01T12:00:00.5Z").value() == 1714564800.5);
   BOOST_TEST(!ParseRfc3339("").has_value());
   BOOST_TEST(!ParseRfc3339("2024-05-01 12:00:00").has_value());
+}
+
+// A container can nest directories in its upper deeper than stratad may
+// hold descriptors open: the walk does not take one per level, and what it
+// leaves out it says it left out.
+BOOST_AUTO_TEST_CASE(a_deep_tree_is_measured_with_few_descriptors_or_marked_partial) {
+  auto dir = testing::MakeTempDir();
+  std::string path = dir.path();
+  for (int i = 0; i < 200; ++i) path += "/d";
+  BOOST_TEST_REQUIRE(MakeDirs(path).ok());
+  WriteBytes(path + "/f", 1 << 20);
+  struct rlimit saved {};
+  BOOST_TEST_REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  struct rlimit lower = saved;
+  lower.rlim_cur = 128;
+  BOOST_TEST_REQUIRE(::setrlimit(RLIMIT_NOFILE, &lower) == 0);
+  UpperFigure f = MeasureTree(dir.path(), 1000);
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  BOOST_TEST((f.partial || f.bytes >= Blocks(path + "/f")),
+             "the walk missed the deep file without saying so (" << f.bytes << " bytes)");
+  // Whatever the limit: the walk goes 64 levels down, no further.
+  UpperFigure unlimited = MeasureTree(dir.path(), 1000);
+  BOOST_TEST(unlimited.partial);
+  BOOST_TEST(unlimited.bytes < Blocks(path + "/f"));
 }

@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <future>
+
 #include "common/fs.h"
 #include "runtime/container_record.h"
 #include "runtime/root_warmup.h"
@@ -113,4 +116,21 @@ BOOST_AUTO_TEST_CASE(mount_points_are_the_bundles) {
     BOOST_TEST(got[i].directory == want[i].directory);
   }
   BOOST_TEST(MountPoints(ContainerConfig{}).back().path == "/");
+}
+
+// A fifo or device node named as the entrypoint is refused without being
+// opened: opening a fifo blocks until a writer comes, and opening an
+// image's device node from stratad reaches the host's device.
+BOOST_AUTO_TEST_CASE(a_fifo_entrypoint_is_refused_without_blocking) {
+  Root r;
+  const std::string fifo = r.dir.path() + "/bin/sh";
+  BOOST_REQUIRE(::mkfifo(fifo.c_str(), 0755) == 0);
+  auto found = std::async(std::launch::async, [&] { return r.Find({"sh"}, "/bin"); });
+  bool returned = found.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  if (!returned) {
+    // Releases the blocked open so the test can end.
+    UniqueFd writer(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  }
+  BOOST_TEST(returned);
+  BOOST_TEST(found.get().starts_with("error:"));
 }
