@@ -190,8 +190,8 @@ Result<std::string> ReadUntilEof(int fd, ChildReaper::Clock::time_point deadline
   std::string text;
   char buf[16384];
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - ChildReaper::Clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - ChildReaper::Clock::now());
     if (left.count() <= 0) return Error(ETIMEDOUT, "no answer from the child");
     pollfd p{fd, POLLIN, 0};
     int ready = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -219,9 +219,8 @@ Result<std::string> ChildReaper::Call(const std::function<Result<std::string>()>
   auto pid = Fork(
       [&] {
         Result<std::string> r = body();
-        std::string answer = r.ok() ? "V" + *r
-                                    : "E" + std::to_string(r.error().code()) + "\n" +
-                                          r.error().message();
+        std::string answer =
+            r.ok() ? "V" + *r : "E" + std::to_string(r.error().code()) + "\n" + r.error().message();
         for (size_t done = 0; done < answer.size();) {
           ssize_t n = ::write(3, answer.data() + done, answer.size() - done);
           if (n < 0 && errno == EINTR) continue;
@@ -244,7 +243,8 @@ Result<std::string> ChildReaper::Call(const std::function<Result<std::string>()>
   }
   if ((*answer)[0] == 'V') return answer->substr(1);
   size_t nl = answer->find('\n');
-  int err = std::atoi(answer->substr(1, nl == std::string::npos ? std::string::npos : nl - 1).c_str());
+  int err =
+      std::atoi(answer->substr(1, nl == std::string::npos ? std::string::npos : nl - 1).c_str());
   return Error(err, nl == std::string::npos ? std::string() : answer->substr(nl + 1));
 }
 

@@ -137,8 +137,7 @@ Result<MountRecord> ImageMounts::Mount(const std::string& ref, const std::string
     // them, inside their containers); a view on the host must give its
     // users neither: an image's setuid-root file or device node would be
     // theirs.
-    unsigned long flags =
-        MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | (writable ? 0 : MS_RDONLY);
+    unsigned long flags = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | (writable ? 0 : MS_RDONLY);
     if (::mount(nullptr, dir.c_str(), nullptr, flags, nullptr) != 0) {
       Error err =
           Error::FromErrno("make " + dir + " nosuid, nodev" + (writable ? "" : ", read-only"));

@@ -21,8 +21,10 @@ Result<RootLookups> LookUpInRoot(ChildReaper& reaper, const std::string& root,
       if (!resolved.ok()) return std::move(resolved).error().Context("volume " + d);
       dests.emplace_back(*resolved);
     }
-    return json::serialize(json::object{
-        {"uid", u.uid}, {"gid", u.gid}, {"gids", std::move(gids)}, {"destinations", std::move(dests)}});
+    return json::serialize(json::object{{"uid", u.uid},
+                                        {"gid", u.gid},
+                                        {"gids", std::move(gids)},
+                                        {"destinations", std::move(dests)}});
   };
   ASSIGN_OR_RETURN(std::string answer, reaper.Call(look, kRootLookupTimeout));
 
@@ -42,9 +44,8 @@ Result<RootLookups> LookUpInRoot(ChildReaper& reaper, const std::string& root,
     return Error(EPROTO, std::string("the root lookup's answer is malformed: ") + e.what());
   }
   if (out.destinations.size() != destinations.size()) {
-    return Error(EPROTO, "the root lookup answered for " +
-                             std::to_string(out.destinations.size()) + " of " +
-                             std::to_string(destinations.size()) + " destinations");
+    return Error(EPROTO, "the root lookup answered for " + std::to_string(out.destinations.size()) +
+                             " of " + std::to_string(destinations.size()) + " destinations");
   }
   return out;
 }

@@ -225,7 +225,8 @@ BOOST_AUTO_TEST_CASE(hostile_user_databases_are_refused, *boost::unit_test::time
     BOOST_TEST(u.error().message().find(why) != std::string::npos, u.error().message());
   };
 
-  TempDir fifo = root_with([](const std::string& p) { BOOST_REQUIRE(::mkfifo(p.c_str(), 0644) == 0); });
+  TempDir fifo =
+      root_with([](const std::string& p) { BOOST_REQUIRE(::mkfifo(p.c_str(), 0644) == 0); });
   refused(fifo, "not a regular file");
   TempDir zero = root_with([](const std::string& p) {
     BOOST_REQUIRE(::mknod(p.c_str(), S_IFCHR | 0644, makedev(1, 5)) == 0);

@@ -27,8 +27,8 @@ BOOST_AUTO_TEST_CASE(call_brings_back_the_childs_answer) {
   BOOST_TEST(value->size() == 300001u);
   BOOST_TEST(value->substr(0, 2) == "1x");
 
-  auto error = reaper->Call([]() -> Result<std::string> { return Error(EXDEV, "over\nthere"); },
-                            10s);
+  auto error =
+      reaper->Call([]() -> Result<std::string> { return Error(EXDEV, "over\nthere"); }, 10s);
   BOOST_REQUIRE(!error.ok());
   BOOST_TEST(error.error().code() == EXDEV);
   BOOST_TEST(error.error().message() == "over\nthere");
