@@ -134,10 +134,12 @@ class ExecJobs(CronTestCase):
         self.assertEqual(run["output"], "started\n")
         self.assertLess(run["duration"], 5)
         self.d.ok("cron", "rm", "hang", "slow")
-        # Nothing the timed-out runs started is left in the container.
-        time.sleep(0.5)
-        ps = self.d.ok("exec", "app", "ps", "-o", "args").stdout
-        self.assertNotIn("sleep 30", ps)
+        # Nothing the timed-out runs started is left in the container. A run
+        # that started just before the rm goes on to its 1 s timeout (rm
+        # leaves runs in flight alone), so this waits longer than that, and
+        # much less than the 30 s a surviving sleep would stay.
+        wait_until(lambda: "sleep 30" not in self.d.ok("exec", "app", "ps", "-o", "args").stdout,
+                   timeout=5, what="the timed-out runs' processes gone")
         # A run job's timeout kills its container, which then goes (--rm).
         self.d.ok("cron", "add", "hang-img", "--schedule", "@every 1s", "--timeout", "1",
                   "--image", "busybox", "--", "sh", "-c", "echo started; sleep 30")
