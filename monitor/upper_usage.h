@@ -21,16 +21,12 @@
 #include <string>
 #include <thread>
 
+#include "runtime/tree_usage.h"
+
 namespace strata::monitor {
 
-struct UpperFigure {
-  uint64_t bytes = 0;
-  bool partial = false;  // the walk hit max_entries, or a tree deeper than it goes
-};
-
-// du of dir (st_blocks * 512, hard links once, same filesystem only), at
-// most max_entries entries and 64 directory levels.
-UpperFigure MeasureTree(const std::string& dir, uint64_t max_entries);
+// Walked by runtime::MeasureTree (its bounds, and what partial means).
+using UpperFigure = runtime::TreeUsage;
 
 class UpperUsage {
  public:

@@ -165,8 +165,11 @@ Status PrintContainerUsage(CommandContext& ctx) {
   for (const json::value& item : Array(u, "containers")) {
     if (!item.is_object()) continue;
     const json::object& c = item.get_object();
+    // A walk cut short (runtime/tree_usage.h) gives a lower bound.
+    const json::value* partial = c.if_contains("upper_partial");
+    bool more = partial != nullptr && partial->is_bool() && partial->get_bool();
     table.AddRow({ShortId(Str(c, "id")), Str(c, "name"), Str(c, "image_ref"),
-                  HumanSize(Num(c, "upper_bytes"))});
+                  (more ? ">" : "") + HumanSize(Num(c, "upper_bytes"))});
   }
   ctx.out << "\n" << table.Render();
   const json::value* rec = u.if_contains("reclaimable");

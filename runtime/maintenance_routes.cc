@@ -1,8 +1,5 @@
 // ApiRouter: the maintenance routes (GC, fsck, prune, squash, container
 // disk usage). The shapes are in maintenance_json.h and docs/api.md.
-#include <sys/stat.h>
-
-#include <filesystem>
 #include <mutex>
 
 #include <boost/json.hpp>
@@ -13,6 +10,7 @@
 #include "runtime/gc_service.h"
 #include "runtime/json_fields.h"
 #include "runtime/maintenance_json.h"
+#include "runtime/tree_usage.h"
 #include "storage/fsck.h"
 #include "storage/squash.h"
 
@@ -21,20 +19,8 @@ namespace json = boost::json;
 
 namespace {
 
-// Bytes of the regular files under path (a container's upper).
-uint64_t TreeBytes(const std::string& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) return 0;
-  if (S_ISREG(st.st_mode)) return static_cast<uint64_t>(st.st_size);
-  if (!S_ISDIR(st.st_mode)) return 0;
-  uint64_t total = 0;
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec) && !it->is_symlink(ec)) total += it->file_size(ec);
-  }
-  return total;
-}
+// `du` walks each upper on request: bounded as the monitor's walk is.
+constexpr uint64_t kUpperMaxEntries = 1000000;
 
 }  // namespace
 
@@ -81,12 +67,14 @@ Status ApiRouter::ContainerUsage(Call& call) {
   if (containers_ != nullptr) {
     ASSIGN_OR_RETURN(std::vector<ContainerRecord> all, containers_->List(true));
     for (const auto& c : all) {
-      uint64_t bytes = TreeBytes(store_.root() + "/containers/" + c.config.id + "/upper");
+      TreeUsage upper =
+          MeasureTree(store_.root() + "/containers/" + c.config.id + "/upper", kUpperMaxEntries);
       out.push_back(json::object{{"id", c.config.id},
                                  {"name", c.config.name},
                                  {"image", c.config.image},
                                  {"image_ref", c.config.image_ref},
-                                 {"upper_bytes", bytes}});
+                                 {"upper_bytes", upper.bytes},
+                                 {"upper_partial", upper.partial}});
     }
   }
   json::object reclaimable{{"bytes", 0}, {"objects", 0}};

@@ -38,6 +38,24 @@ class DiskUsage(harness.StrataTestCase):
         self.assertEqual(du["objects"], len(on_disk))
         self.assertEqual(du["object_bytes"], sum(size for _, size in on_disk))
 
+    def test_a_containers_writable_layer_is_its_disk_usage(self):
+        # Measured like du (blocks, hard links once), as the monitor's
+        # strata_container_upper_bytes: 3 MiB written, then a hard link to it.
+        d = self.start_stratad()
+        self.import_image(d, self.fixtures().layout("busybox"), "busybox")
+        d.ok("run", "--name", "writer", "busybox", "sh", "-c",
+             "head -c 3145728 /dev/zero > /big && ln /big /again && sync")
+        try:
+            rows = [l.split() for l in d.ok("du", "-v").stdout.splitlines()]
+            row = [r for r in rows if len(r) == 4 and r[1] == "writer"]
+            self.assertEqual(len(row), 1, rows)
+            size = row[0][3]
+            self.assertTrue(size.endswith("MB") and not size.startswith(">"), size)
+            self.assertGreaterEqual(float(size[:-2]), 3.14)  # 3,145,728 bytes and the dirs
+            self.assertLess(float(size[:-2]), 3.3)           # the link not counted twice
+        finally:
+            d.ok("rm", "writer")
+
     def test_du_of_an_empty_store(self):
         d = self.start_stratad()
         du = self.du(d)
