@@ -3,12 +3,9 @@
 #define BOOST_TEST_MODULE monitor_upper_usage
 #include <boost/test/unit_test.hpp>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <thread>
 
+#include "common/fs.h"
 #include "monitor/container_collector.h"
 #include "monitor/upper_usage.h"
 #include "tests/support/temp_store.h"
@@ -18,13 +15,9 @@ using namespace strata::monitor;
 
 namespace {
 
+// n bytes, durable (so that their blocks are allocated).
 void WriteBytes(const std::string& path, size_t n) {
-  int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
-  BOOST_TEST_REQUIRE(fd >= 0);
-  std::string data(n, 'x');
-  BOOST_TEST_REQUIRE(::write(fd, data.data(), n) == static_cast<ssize_t>(n));
-  ::fsync(fd);
-  ::close(fd);
+  BOOST_TEST_REQUIRE(WriteFileAtomic(path, std::string(n, 'x')).ok());
 }
 
 }  // namespace

@@ -17,13 +17,9 @@ using namespace strata::runtime;
 
 namespace {
 
+// n bytes, durable (so that their blocks are allocated).
 void WriteBytes(const std::string& path, size_t n) {
-  int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
-  BOOST_TEST_REQUIRE(fd >= 0);
-  std::string data(n, 'x');
-  BOOST_TEST_REQUIRE(::write(fd, data.data(), n) == static_cast<ssize_t>(n));
-  ::fsync(fd);
-  ::close(fd);
+  BOOST_TEST_REQUIRE(WriteFileAtomic(path, std::string(n, 'x')).ok());
 }
 
 uint64_t Blocks(const std::string& path) {
