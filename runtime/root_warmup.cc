@@ -23,7 +23,7 @@ Result<UniqueFd> OpenRegular(int root_fd, const std::string& path) {
   struct stat st;
   if (::fstat(found.get(), &st) != 0) return Error::FromErrno("stat " + path);
   if (!S_ISREG(st.st_mode)) return Error(EACCES, path + " is not a regular file");
-  UniqueFd fd(::open(oci::FdPath(found.get()).c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  UniqueFd fd(::open(ProcFdPath(found.get()).c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   if (!fd) return Error::FromErrno("open " + path);
   return fd;
 }

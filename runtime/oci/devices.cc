@@ -35,7 +35,7 @@ Status MakeNode(int root_fd, const Device& d) {
     if (fd < 0) return Error::FromErrno("create " + d.path);
     ::close(fd);
     ASSIGN_OR_RETURN(UniqueFd target, OpenInRoot(root_fd, d.path));
-    if (::mount(d.path.c_str(), FdPath(target.get()).c_str(), nullptr, MS_BIND, nullptr) != 0) {
+    if (::mount(d.path.c_str(), ProcFdPath(target.get()).c_str(), nullptr, MS_BIND, nullptr) != 0) {
       return Error::FromErrno("bind " + d.path + " from the host");
     }
     return Ok();

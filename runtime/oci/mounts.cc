@@ -22,7 +22,7 @@ Status ApplyPropagation(int root_fd, const Mount& m) {
   if (m.parsed.propagation.empty()) return Ok();
   ASSIGN_OR_RETURN(UniqueFd top, OpenInRoot(root_fd, m.destination));
   for (unsigned long flags : m.parsed.propagation) {
-    if (::mount(nullptr, FdPath(top.get()).c_str(), nullptr, flags, nullptr) != 0) {
+    if (::mount(nullptr, ProcFdPath(top.get()).c_str(), nullptr, flags, nullptr) != 0) {
       return Error::FromErrno("set propagation of " + m.destination);
     }
   }
@@ -43,8 +43,8 @@ Status BindMount(int root_fd, const std::string& source, const std::string& dest
   auto target = S_ISDIR(st.st_mode) ? MakeDirsInRoot(root_fd, dest) : MakeFileInRoot(root_fd, dest);
   if (!target.ok()) return std::move(target).error();
   unsigned long bind = MS_BIND | (recursive ? MS_REC : 0);
-  if (::mount(FdPath(src.get()).c_str(), FdPath(target->get()).c_str(), nullptr, bind, nullptr) !=
-      0) {
+  if (::mount(ProcFdPath(src.get()).c_str(), ProcFdPath(target->get()).c_str(), nullptr, bind,
+              nullptr) != 0) {
     return MountError(source, dest);
   }
   if ((flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) == 0 && clear == 0) return Ok();
@@ -57,7 +57,7 @@ Status MountFilesystem(int root_fd, const std::string& type, const std::string& 
                        const std::string& dest, unsigned long flags, const std::string& data) {
   ASSIGN_OR_RETURN(UniqueFd target, MakeDirsInRoot(root_fd, dest));
   const char* src = source.empty() ? type.c_str() : source.c_str();
-  if (::mount(src, FdPath(target.get()).c_str(), type.c_str(), flags & ~MS_REMOUNT,
+  if (::mount(src, ProcFdPath(target.get()).c_str(), type.c_str(), flags & ~MS_REMOUNT,
               data.empty() ? nullptr : data.c_str()) != 0) {
     return MountError(type, dest);
   }
@@ -123,7 +123,7 @@ Status Remount(int fd, const std::string& what, unsigned long flags, unsigned lo
   if (flags & kAtimeFlags) have &= ~kAtimeFlags;
   unsigned long final_flags = ((flags | (have & ~clear)) & ~(MS_REC | MS_BIND | MS_REMOUNT)) |
                               MS_REMOUNT | (bind ? MS_BIND : 0);
-  if (::mount(nullptr, FdPath(fd).c_str(), nullptr, final_flags, nullptr) != 0) {
+  if (::mount(nullptr, ProcFdPath(fd).c_str(), nullptr, final_flags, nullptr) != 0) {
     return Error::FromErrno("remount " + what);
   }
   return Ok();

@@ -1,12 +1,12 @@
 #include "runtime/oci/path_in_root.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <vector>
+
+#include "common/fs.h"
 
 namespace strata::runtime::oci {
 namespace {
@@ -33,22 +33,15 @@ std::string Join(const std::vector<std::string_view>& parts, size_t n) {
   return out;
 }
 
-int OpenAt2(int dirfd, const std::string& path, int flags) {
-  struct open_how how = {};
-  how.flags = static_cast<uint64_t>(flags | O_PATH | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  return static_cast<int>(::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how));
-}
-
 }  // namespace
 
-std::string FdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
-
 Result<UniqueFd> OpenInRoot(int root_fd, std::string_view path, int flags) {
-  std::string rel = Join(Components(path), Components(path).size());
-  int fd = OpenAt2(root_fd, rel, flags);
-  if (fd < 0) return Error::FromErrno("open " + std::string(path) + " in the container");
-  return UniqueFd(fd);
+  auto parts = Components(path);
+  auto fd = strata::OpenInRoot(root_fd, Join(parts, parts.size()), flags | O_PATH);
+  if (!fd.ok()) {
+    return Error::FromErrno("open " + std::string(path) + " in the container", fd.error().code());
+  }
+  return fd;
 }
 
 Result<UniqueFd> MakeDirsInRoot(int root_fd, std::string_view path, mode_t mode) {
@@ -58,17 +51,19 @@ Result<UniqueFd> MakeDirsInRoot(int root_fd, std::string_view path, mode_t mode)
   UniqueFd dir(first);
   for (size_t i = 1; i <= parts.size(); ++i) {
     std::string prefix = Join(parts, i);
-    int fd = OpenAt2(root_fd, prefix, O_DIRECTORY);
-    if (fd < 0 && errno == ENOENT) {
+    auto fd = strata::OpenInRoot(root_fd, prefix, O_PATH | O_DIRECTORY);
+    if (!fd.ok() && fd.error().code() == ENOENT) {
       // dir is the resolved parent: a real directory inside the root.
       std::string name(parts[i - 1]);
       if (::mkdirat(dir.get(), name.c_str(), mode) != 0 && errno != EEXIST) {
         return Error::FromErrno("mkdir " + prefix.substr(1) + " in the container");
       }
-      fd = OpenAt2(root_fd, prefix, O_DIRECTORY);
+      fd = strata::OpenInRoot(root_fd, prefix, O_PATH | O_DIRECTORY);
     }
-    if (fd < 0) return Error::FromErrno("open " + prefix.substr(1) + " in the container");
-    dir.reset(fd);
+    if (!fd.ok()) {
+      return Error::FromErrno("open " + prefix.substr(1) + " in the container", fd.error().code());
+    }
+    dir = std::move(*fd);
   }
   return dir;
 }
@@ -76,9 +71,12 @@ Result<UniqueFd> MakeDirsInRoot(int root_fd, std::string_view path, mode_t mode)
 Result<UniqueFd> MakeFileInRoot(int root_fd, std::string_view path) {
   auto parts = Components(path);
   if (parts.empty()) return OpenInRoot(root_fd, "/");
-  int fd = OpenAt2(root_fd, Join(parts, parts.size()), 0);
-  if (fd >= 0) return UniqueFd(fd);
-  if (errno != ENOENT) return Error::FromErrno("open " + std::string(path) + " in the container");
+  auto found = strata::OpenInRoot(root_fd, Join(parts, parts.size()), O_PATH);
+  if (found.ok()) return found;
+  if (found.error().code() != ENOENT) {
+    return Error::FromErrno("open " + std::string(path) + " in the container",
+                            found.error().code());
+  }
   ASSIGN_OR_RETURN(UniqueFd parent, MakeDirsInRoot(root_fd, Join(parts, parts.size() - 1)));
   std::string name(parts.back());
   int created =

@@ -1,8 +1,9 @@
 // Paths inside a container's root file system, resolved so that no symlink
 // or ".." in the (untrusted) root can lead outside it: every lookup is
 // openat2(RESOLVE_IN_ROOT) against a directory fd of the root (Linux 5.6+).
-// Results are O_PATH fds; a mount onto one goes through FdPath(fd), so the
-// kernel mounts on exactly what was resolved (no check-then-use race).
+// Results are O_PATH fds; a mount onto one goes through ProcFdPath(fd)
+// (common/fs.h), so the kernel mounts on exactly what was resolved (no
+// check-then-use race).
 #pragma once
 
 #include <sys/types.h>
@@ -23,7 +24,5 @@ Result<UniqueFd> MakeDirsInRoot(int root_fd, std::string_view path, mode_t mode 
 // Makes path an (empty) regular file if missing, parents as directories; an
 // O_PATH fd of whatever is there (a directory stays a directory).
 Result<UniqueFd> MakeFileInRoot(int root_fd, std::string_view path);
-// "/proc/self/fd/N", for system calls that take only paths (mount).
-std::string FdPath(int fd);
 
 }  // namespace strata::runtime::oci
