@@ -242,11 +242,18 @@ Status RegistryClient::BlobStream::Open() {
     skip_ = 0;
   } else if (sent.status == 200) {
     skip_ = offset_;  // Range ignored: drop what the reader already has
+    std::string length = sent.transfer->Header("content-length");
+    if (!length.empty() && std::strtoull(length.c_str(), nullptr, 10) > size_) return TooLarge();
   } else {
     return client_->Unexpected(sent, "blob " + digest_.str(), repository_);
   }
   transfer_ = std::move(sent.transfer);
   return Ok();
+}
+
+Error RegistryClient::BlobStream::TooLarge() const {
+  return Error::Corrupt("blob " + digest_.str() + " is larger than the " + std::to_string(size_) +
+                        " bytes the manifest says");
 }
 
 Result<size_t> RegistryClient::BlobStream::Read(char* buf, size_t n) {
@@ -267,6 +274,9 @@ Result<size_t> RegistryClient::BlobStream::Read(char* buf, size_t n) {
           std::memmove(buf, buf + drop, len - drop);
           len -= drop;
         }
+        // Checked here, not at the end: an endless blob would otherwise be
+        // hashed (and whatever it inflates to, stored) until the disk fills.
+        if (len > size_ - offset_) return TooLarge();
         offset_ += len;
         if (on_bytes_) on_bytes_(offset_);
         return len;
