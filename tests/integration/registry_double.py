@@ -333,6 +333,7 @@ class HostileRegistry:
                        byte every 0.5 s, endlessly
       redirect_blobs   "http://HOST:PORT": blob GETs are redirected there
       basic            (user, password) required (Basic) on every request
+      bearer           a token from /token required on every request
     """
 
     def __init__(self):
@@ -345,6 +346,7 @@ class HostileRegistry:
         self.trickle = None
         self.redirect_blobs = None
         self.basic = None
+        self.bearer = False
         self.stopped = threading.Event()
         self.server = None
 
@@ -444,6 +446,10 @@ class HostileRegistry:
                     if self.headers.get("Authorization") != want:
                         return self._reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
                                            [("WWW-Authenticate", 'Basic realm="hostile"')])
+                if registry.bearer and self.headers.get("Authorization") != "Bearer t":
+                    challenge = 'Bearer realm="http://%s/token",service="hostile"' % registry.host
+                    return self._reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
+                                       [("WWW-Authenticate", challenge)])
                 if self.path == "/v2/":
                     return self._reply(200, b"{}")
                 parts = self.path.split("/")

@@ -4,6 +4,8 @@
 
   - a blob that goes on past its manifest's size (endlessly): refused as
     soon as it does, nothing stored
+  - a manifest or a token answer trickled a byte at a time, forever: the
+    pull fails once the document deadline (60 s) passes
   - a blob redirected to another host: the registry's credentials are not
     sent there
   - a small gzip layer that inflates to more than the store's filesystem
@@ -72,6 +74,19 @@ class HostileRegistryTest(harness.StrataTestCase):
         # The honest blob pulls.
         del reg.extra[digest]
         d.ok("pull", "%s/%s" % (reg.host, REPO))
+
+    def test_trickled_manifest_and_token(self):
+        reg = self.registry()
+        reg.image([HostileRegistry.layer({"a": b"a"})])
+        d = self.daemon()
+        before = self.snapshot(d)
+        reg.trickle = "manifest"
+        took = self.assertRefused(d, reg, before, 150, "timed out")
+        self.assertGreater(took, 50)
+        reg.trickle = "token"
+        reg.bearer = True
+        took = self.assertRefused(d, reg, before, 150, "timed out")
+        self.assertGreater(took, 50)
 
     def test_redirected_blob_gets_no_credentials(self):
         storage = self.registry()
