@@ -7,7 +7,7 @@
   - a manifest or a token answer trickled a byte at a time, forever: the
     pull fails once the document deadline (60 s) passes
   - a blob redirected to another host: the registry's credentials are not
-    sent there
+    sent there; a redirect loop fails in one line
   - a small gzip layer that inflates to more than the store's filesystem
     holds: a one-line ENOSPC, the store as it was, fsck clean
   - a manifest whose layers do not match the config's diff_ids
@@ -102,6 +102,12 @@ class HostileRegistryTest(harness.StrataTestCase):
         leaked = storage.count(lambda m, p, h: "Authorization" in h)
         self.assertEqual(leaked, 0, storage.requests)
         self.assertGreater(reg.count(lambda m, p, h: "Authorization" in h), 0)
+        # A redirect loop ends after a few hops, in one line.
+        d.ok("image", "rm", "%s/%s" % (reg.host, REPO))
+        d.ok("gc")
+        before = self.snapshot(d)
+        reg.redirect_blobs = "http://" + reg.host
+        self.assertRefused(d, reg, before, 60, "redirects")
 
     def test_layers_not_matching_the_config(self):
         reg = self.registry()
