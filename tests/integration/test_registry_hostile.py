@@ -11,6 +11,7 @@
   - a small gzip layer that inflates to more than the store's filesystem
     holds: a one-line ENOSPC, the store as it was, fsck clean
   - a manifest whose layers do not match the config's diff_ids
+  - a layer in a format libarchive decodes by running a program (lzop)
 """
 
 import os
@@ -119,6 +120,27 @@ class HostileRegistryTest(harness.StrataTestCase):
         self.assertRefused(d, reg, before, 60, "rootfs.diff_ids")
         reg.image([a, b], diff_ids=[b[1], a[1]])
         self.assertRefused(d, reg, before, 60, "diffID mismatch")
+
+    def test_layer_in_a_format_decoded_by_a_program(self):
+        """A layer in lzop's format: libarchive decodes it by running
+        `lzop -d` from PATH when it lacks liblzo2. stratad, root, must not run
+        programs on a registry's say-so (docs/registry.md)."""
+        bin_dir = harness.temp_dir("strata-it-path-")
+        marker = os.path.join(bin_dir, "ran")
+        with open(os.path.join(bin_dir, "lzop"), "w") as f:
+            f.write("#!/bin/sh\ntouch %s\nexec cat\n" % marker)
+        os.chmod(os.path.join(bin_dir, "lzop"), 0o755)
+        path = os.environ["PATH"]
+        os.environ["PATH"] = bin_dir + ":" + path
+        self.addCleanup(os.environ.__setitem__, "PATH", path)
+        d = self.daemon()
+        os.environ["PATH"] = path
+        reg = self.registry()
+        blob = b"\x89LZO\x00\r\n\x1a\n" + bytes(range(256)) * 4
+        reg.image([(blob, "sha256:" + "0" * 64)])
+        before = self.snapshot(d)
+        self.assertRefused(d, reg, before, 60)
+        self.assertFalse(os.path.exists(marker), "stratad ran lzop")
 
     def test_decompression_bomb(self):
         """256 MiB of one byte in a gzip layer of ~250 kB, into a store on
