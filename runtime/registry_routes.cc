@@ -125,8 +125,17 @@ Status ApiRouter::PullImage(Call& call) {
   const std::string what = "pull " + ref.Familiar();
 
   call.StartStream();
-  TransferStream stream([&](const json::value& line) { call.StreamLine(line); },
-                        [&] { call.FinishStream(); });
+  // A client that went away (strata pull interrupted) cancels the pull: a
+  // registry trickling a blob would otherwise hold it, and GC, for as long
+  // as it likes. Noticed when a progress line cannot be written.
+  std::atomic<bool> client_gone{false};
+  options.cancel = &client_gone;
+  TransferStream stream(
+      [&](const json::value& line) {
+        call.StreamLine(line);
+        if (call.PeerGone()) client_gone = true;
+      },
+      [&] { call.FinishStream(); });
   auto op = [&](const registry::TransferProgressFn& progress) -> Result<json::value> {
     options.progress = progress;
     auto client = Registries().Connect(ref.registry, credentials, "pull");

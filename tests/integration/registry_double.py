@@ -15,6 +15,7 @@ import base64
 import hashlib
 import http.client
 import http.server
+import itertools
 import json
 import os
 import secrets
@@ -329,8 +330,9 @@ class HostileRegistry:
                        of ready gzip blobs (bytes) with their diffID given
                        as (blob, diff_id); returns the manifest's digest
       extra[digest]    bytes sent after a blob's content (-1: endlessly)
-      trickle          "manifest", "blob" or "token": headers, then one
-                       byte every 0.5 s, endlessly
+      trickle          "manifest", "token" or a blob's digest: headers, then
+                       one byte every 0.5 s (a blob's content, then spaces),
+                       endlessly
       redirect_blobs   "http://HOST:PORT": blob GETs are redirected there
       basic            (user, password) required (Basic) on every request
       bearer           a token from /token required on every request
@@ -414,15 +416,18 @@ class HostileRegistry:
                 if self.command != "HEAD":
                     self.wfile.write(body)
 
-            def _trickle(self, content_type):
-                # No length: the body ends when the connection does (never).
+            def _trickle(self, content_type, data=b""):
+                # No length: the body ends when the connection does (never):
+                # DATA a byte at a time, then spaces.
                 self.close_connection = True
                 self.send_response(200)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Connection", "close")
                 self.end_headers()
-                while not registry.stopped.wait(0.5):
-                    self.wfile.write(b" ")
+                for i in itertools.count():
+                    if registry.stopped.wait(0.5):
+                        return
+                    self.wfile.write(data[i:i + 1] or b" ")
                     self.wfile.flush()
 
             def do_GET(self):
@@ -465,8 +470,9 @@ class HostileRegistry:
                     if registry.redirect_blobs:
                         return self._reply(307, b"", [
                             ("Location", registry.redirect_blobs + self.path)])
-                    if registry.trickle == "blob":
-                        return self._trickle("application/octet-stream")
+                    if registry.trickle == ref:
+                        return self._trickle("application/octet-stream",
+                                             registry.blobs[ref])
                     return self._blob(registry.blobs[ref], registry.extra.get(ref, 0))
                 return self._reply(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
 

@@ -6,6 +6,7 @@
     soon as it does, nothing stored
   - a manifest or a token answer trickled a byte at a time, forever: the
     pull fails once the document deadline (60 s) passes
+  - strata pull interrupted while a blob trickles in: the pull stops
   - a blob redirected to another host: the registry's credentials are not
     sent there; a redirect loop fails in one line
   - a small gzip layer that inflates to more than the store's filesystem
@@ -89,6 +90,37 @@ class HostileRegistryTest(harness.StrataTestCase):
         reg.bearer = True
         took = self.assertRefused(d, reg, before, 150, "timed out")
         self.assertGreater(took, 50)
+
+    def test_interrupted_pull_stops(self):
+        """strata pull killed while a blob trickles in: stratad stops the
+        pull instead of holding it (and GC, which waits for pulls) for as
+        long as the registry likes; the store is as it was."""
+        reg = self.registry()
+        blob, diff_id = HostileRegistry.layer({"big": os.urandom(1 << 20)})
+        reg.image([(blob, diff_id)])
+        reg.trickle = reg.add_blob(blob)
+        d = self.daemon()
+        before = self.snapshot(d)
+        puller = subprocess.Popen(
+            [harness.STRATA, "pull", "%s/%s" % (reg.host, REPO)],
+            env=dict(os.environ, STRATA_SOCKET=d.socket),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 20
+            while not reg.count(lambda m, p, h: "/blobs/" in p) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(2)
+        finally:
+            puller.kill()
+            puller.wait()
+        start = time.monotonic()
+        try:
+            r = d.strata("gc", timeout=60)
+        except subprocess.TimeoutExpired:
+            self.fail("gc still waited for the pull after 60 s")
+        self.assertEqual(r.rc, 0, r)
+        self.assertLess(time.monotonic() - start, 20, d.log()[-1500:])
+        self.assertEqual(self.snapshot(d), before)
 
     def test_redirected_blob_gets_no_credentials(self):
         storage = self.registry()
