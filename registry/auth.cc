@@ -106,6 +106,7 @@ Result<std::string> FetchToken(const Challenge& challenge, const std::string& sc
   HttpRequest request;
   request.url = url;
   request.trust = trust;
+  request.timeout_s = kDocumentTimeoutS;
   if (!credentials.empty()) {
     request.headers.push_back("Authorization: " + BasicAuthorization(credentials));
   }

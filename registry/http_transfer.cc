@@ -114,6 +114,7 @@ Result<std::unique_ptr<HttpTransfer>> HttpTransfer::Start(const HttpRequest& req
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, r.connect_timeout_s);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, r.stall_timeout_s);
+  if (r.timeout_s > 0) curl_easy_setopt(e, CURLOPT_TIMEOUT, r.timeout_s);
   curl_easy_setopt(e, CURLOPT_USERAGENT, "strata/0.1");
   // Bodies (layer blobs) are received in 512 KiB reads rather than curl's
   // default 16 KiB: a 50 MB layer took ~3,200 recv + poll rounds.

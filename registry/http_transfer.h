@@ -51,7 +51,13 @@ struct HttpRequest {
   long connect_timeout_s = 10;
   // Abort when fewer than 1 byte/s arrive for this long (a hung server).
   long stall_timeout_s = 30;
+  // The whole transfer, headers and body; 0: none (blobs, uploads).
+  long timeout_s = 0;
 };
+
+// The timeout_s of whole documents (manifests, configs, tokens, /v2/): a
+// server trickling a byte a second passes the stall check forever.
+constexpr long kDocumentTimeoutS = 60;
 
 enum class TransferFailure {
   kNone,

@@ -241,12 +241,21 @@ Result<PullResult> PullImage(storage::Store& store, RegistryClient& client, cons
     }
     jobs.push_back({i, l, config.diff_ids[i]});
   }
-  ProgressBoard board(std::move(board_init), options.progress);
-  if (options.progress && jobs.empty() && result.layers > 0) board.Set(0, "exists", 0);
+  std::atomic<bool> cancel{false};
+  TransferProgressFn progress;
+  if (options.progress) {
+    // The caller's cancel is learnt when it reports: it is set by a report
+    // that could not reach the client.
+    progress = [&](const std::vector<LayerProgress>& layers) {
+      options.progress(layers);
+      if (options.cancel && options.cancel->load()) cancel = true;
+    };
+  }
+  ProgressBoard board(std::move(board_init), progress);
+  if (progress && jobs.empty() && result.layers > 0) board.Set(0, "exists", 0);
 
   PendingLayers pending(store.objects());
   Fetch fetch;
-  std::atomic<bool> cancel{false};
   std::mutex error_mu;
   std::optional<Error> first_error;
   std::atomic<size_t> next{0};

@@ -48,6 +48,9 @@ struct PullOptions {
   std::string platform = "linux/amd64";
   unsigned parallel = 3;
   TransferProgressFn progress;
+  // When set and it becomes true, the layers' downloads stop and the pull
+  // fails with ECANCELED, the store unchanged (the client went away).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct PullResult {

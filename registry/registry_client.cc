@@ -60,6 +60,7 @@ Status RegistryClient::ChooseScheme() {
   HttpRequest request;
   request.url = "https://" + endpoint_ + "/v2/";
   request.verify_tls = false;
+  request.timeout_s = kDocumentTimeoutS;
   ASSIGN_OR_RETURN(auto t, HttpTransfer::Start(request));
   Status st = t->WaitHeaders();
   if (st.ok()) {
@@ -163,6 +164,7 @@ Error RegistryClient::Unexpected(Sent& sent, const std::string& what,
 Status RegistryClient::Ping() {
   HttpRequest request;
   request.url = "/v2/";
+  request.timeout_s = kDocumentTimeoutS;
   ASSIGN_OR_RETURN(Sent sent, Send(request, ""));
   if (sent.status == 200) return Ok();
   return Unexpected(sent, "/v2/", "");
@@ -172,6 +174,7 @@ Result<Fetched> RegistryClient::GetManifest(const std::string& repository, const
   HttpRequest request;
   request.url = "/v2/" + repository + "/manifests/" + ref;
   request.headers.push_back(kManifestAccept);
+  request.timeout_s = kDocumentTimeoutS;
   ASSIGN_OR_RETURN(Sent sent, Send(request, Scope(repository)));
   if (sent.status != 200) {
     Error e = Unexpected(sent, "manifest " + ref, repository);
@@ -180,6 +183,7 @@ Result<Fetched> RegistryClient::GetManifest(const std::string& repository, const
       // have either; its tag list tells the two apart.
       HttpRequest tags;
       tags.url = "/v2/" + repository + "/tags/list";
+      tags.timeout_s = kDocumentTimeoutS;
       auto listed = Send(tags, Scope(repository));
       if (listed.ok() && listed->status == 404) {
         (void)listed->transfer->ReadAll(1 << 16);
@@ -200,6 +204,7 @@ Result<std::string> RegistryClient::GetBlob(const std::string& repository, const
                                             uint64_t max_bytes) {
   HttpRequest request;
   request.url = "/v2/" + repository + "/blobs/" + digest.str();
+  request.timeout_s = kDocumentTimeoutS;
   ASSIGN_OR_RETURN(Sent sent, Send(request, Scope(repository)));
   if (sent.status != 200) return Unexpected(sent, "blob " + digest.str(), repository);
   ASSIGN_OR_RETURN(std::string body, sent.transfer->ReadAll(max_bytes));
@@ -242,11 +247,18 @@ Status RegistryClient::BlobStream::Open() {
     skip_ = 0;
   } else if (sent.status == 200) {
     skip_ = offset_;  // Range ignored: drop what the reader already has
+    std::string length = sent.transfer->Header("content-length");
+    if (!length.empty() && std::strtoull(length.c_str(), nullptr, 10) > size_) return TooLarge();
   } else {
     return client_->Unexpected(sent, "blob " + digest_.str(), repository_);
   }
   transfer_ = std::move(sent.transfer);
   return Ok();
+}
+
+Error RegistryClient::BlobStream::TooLarge() const {
+  return Error::Corrupt("blob " + digest_.str() + " is larger than the " + std::to_string(size_) +
+                        " bytes the manifest says");
 }
 
 Result<size_t> RegistryClient::BlobStream::Read(char* buf, size_t n) {
@@ -267,6 +279,9 @@ Result<size_t> RegistryClient::BlobStream::Read(char* buf, size_t n) {
           std::memmove(buf, buf + drop, len - drop);
           len -= drop;
         }
+        // Checked here, not at the end: an endless blob would otherwise be
+        // hashed (and whatever it inflates to, stored) until the disk fills.
+        if (len > size_ - offset_) return TooLarge();
         offset_ += len;
         if (on_bytes_) on_bytes_(offset_);
         return len;

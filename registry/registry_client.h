@@ -80,6 +80,7 @@ class RegistryClient {
    private:
     friend class RegistryClient;
     Status Open();
+    Error TooLarge() const;  // more bytes than the manifest's size
     RegistryClient* client_ = nullptr;
     std::string repository_;
     storage::Digest digest_;

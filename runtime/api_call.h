@@ -49,6 +49,7 @@ class ApiRouter::Call {
   }
   void StreamLine(const boost::json::value& line) { writer_.StreamLine(line); }
   void FinishStream() { writer_.FinishStream(); }
+  bool PeerGone() const { return writer_.PeerGone(); }
 
   // The connection itself, for an upgraded request (attach); see
   // ResponseWriter::Hijack.

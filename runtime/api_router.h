@@ -98,7 +98,8 @@ struct ApiRequest {
 
 // How a handler answers. Exactly one of: one Reply(); or StartStream(), any
 // number of StreamLine(), FinishStream(). A writer whose peer went away keeps
-// accepting calls and drops them (the operation still completes).
+// accepting calls and drops them (the operation still completes, unless it
+// looks at PeerGone(), as a pull does).
 class ResponseWriter {
  public:
   virtual ~ResponseWriter() = default;
@@ -107,6 +108,9 @@ class ResponseWriter {
   virtual void StartStream() = 0;
   virtual void StreamLine(const boost::json::value& line) = 0;
   virtual void FinishStream() = 0;
+  // Whether a write to the peer has failed (it went away): an operation
+  // may stop early instead of completing for no one.
+  virtual bool PeerGone() const { return false; }
   // Instead of an answer: switches the connection to the handler's own
   // protocol (sends "101 UPGRADED", Connection: Upgrade, Upgrade: tcp, as
   // Docker's attach) and returns the socket, which the handler may read and

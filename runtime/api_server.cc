@@ -124,6 +124,8 @@ class BeastWriter : public ResponseWriter {
     }
   }
 
+  bool PeerGone() const override { return static_cast<bool>(ec_); }
+
   void FinishStream() override {
     if (ec_ || !chunked_) return;
     asio::write(socket_, http::make_chunk_last(), ec_);

@@ -181,7 +181,12 @@ Status ExtractImageArchive(const std::string& archive_path, const std::string& d
                            const std::function<void(uint64_t bytes)>& progress) {
   std::unique_ptr<struct archive, ArchiveReadFree> a(archive_read_new());
   if (!a) return Error(ENOMEM, "archive_read_new");
-  archive_read_support_filter_all(a.get());
+  // The compressions docs/images.md lists, through libraries only: "all"
+  // would run programs from PATH (lzop -d, lrzip -d, grzip) on the archive.
+  for (auto* support : {archive_read_support_filter_gzip, archive_read_support_filter_zstd,
+                        archive_read_support_filter_xz, archive_read_support_filter_bzip2}) {
+    if (support(a.get()) != ARCHIVE_OK) return ArchiveError(a.get(), archive_path);
+  }
   archive_read_support_format_tar(a.get());
   ASSIGN_OR_RETURN(UniqueFd in, strata::OpenFile(archive_path, O_RDONLY));
   if (archive_read_open_fd(a.get(), in.get(), 1 << 16) != ARCHIVE_OK) {

@@ -12,8 +12,10 @@ Proxy      an HTTP proxy in front of it that records every request and can
 """
 
 import base64
+import hashlib
 import http.client
 import http.server
+import itertools
 import json
 import os
 import secrets
@@ -317,3 +319,196 @@ class Proxy:
 def is_layer_upload(method, path, headers):
     """A request that sends blob content (PATCH, or a PUT of an upload)."""
     return "/blobs/uploads/" in path and method in ("PATCH", "PUT")
+
+
+class HostileRegistry:
+    """A registry of its own (no docker-registry behind it) serving one
+    made-up image, repository "hostile/app", tag "v1", and misbehaving on
+    request: for test_registry_hostile.py. Records (method, path, headers).
+
+      image(layers)    the image: a list of (name, content) per layer, or
+                       of ready gzip blobs (bytes) with their diffID given
+                       as (blob, diff_id); returns the manifest's digest
+      extra[digest]    bytes sent after a blob's content (-1: endlessly)
+      trickle          "manifest", "token" or a blob's digest: headers, then
+                       one byte every 0.5 s (a blob's content, then spaces),
+                       endlessly
+      redirect_blobs   "http://HOST:PORT": blob GETs are redirected there
+      basic            (user, password) required (Basic) on every request
+      bearer           a token from /token required on every request
+    """
+
+    def __init__(self):
+        self.port = free_port()
+        self.requests = []
+        self.lock = threading.Lock()
+        self.manifests = {}
+        self.blobs = {}
+        self.extra = {}
+        self.trickle = None
+        self.redirect_blobs = None
+        self.basic = None
+        self.bearer = False
+        self.stopped = threading.Event()
+        self.server = None
+
+    @property
+    def host(self):
+        return "127.0.0.1:%d" % self.port
+
+    @staticmethod
+    def layer(files):
+        """A gzip layer blob holding FILES ({name: bytes}): (blob, diff_id)."""
+        import gzip
+        import io
+        import tarfile
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for name, content in files.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(content)
+                info.mode = 0o644
+                tar.addfile(info, io.BytesIO(content))
+        raw = buf.getvalue()
+        return gzip.compress(raw, mtime=0), "sha256:" + hashlib.sha256(raw).hexdigest()
+
+    def add_blob(self, data):
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        self.blobs[digest] = data
+        return digest
+
+    def image(self, layers, diff_ids=None):
+        """LAYERS: [(blob, diff_id)]. The config lists DIFF_IDS if given."""
+        config = json.dumps({
+            "architecture": "amd64", "os": "linux", "config": {},
+            "rootfs": {"type": "layers",
+                       "diff_ids": diff_ids if diff_ids is not None else [d for _, d in layers]},
+        }).encode()
+        manifest = json.dumps({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": self.add_blob(config), "size": len(config)},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                        "digest": self.add_blob(blob), "size": len(blob)}
+                       for blob, _ in layers],
+        }).encode()
+        digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+        self.manifests["v1"] = self.manifests[digest] = manifest
+        return digest
+
+    def start(self):
+        registry = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, status, body, headers=(), content_type="application/json"):
+                self.send_response(status)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def _trickle(self, content_type, data=b""):
+                # No length: the body ends when the connection does (never):
+                # DATA a byte at a time, then spaces.
+                self.close_connection = True
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Connection", "close")
+                self.end_headers()
+                for i in itertools.count():
+                    if registry.stopped.wait(0.5):
+                        return
+                    self.wfile.write(data[i:i + 1] or b" ")
+                    self.wfile.flush()
+
+            def do_GET(self):
+                with registry.lock:
+                    registry.requests.append((self.command, self.path, dict(self.headers)))
+                try:
+                    self._serve()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_HEAD = do_GET
+
+            def _serve(self):
+                if self.path.startswith("/token"):
+                    if registry.trickle == "token":
+                        return self._trickle("application/json")
+                    return self._reply(200, b'{"token": "t"}')
+                if registry.basic:
+                    want = "Basic " + base64.b64encode(
+                        ("%s:%s" % registry.basic).encode()).decode()
+                    if self.headers.get("Authorization") != want:
+                        return self._reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
+                                           [("WWW-Authenticate", 'Basic realm="hostile"')])
+                if registry.bearer and self.headers.get("Authorization") != "Bearer t":
+                    challenge = 'Bearer realm="http://%s/token",service="hostile"' % registry.host
+                    return self._reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
+                                       [("WWW-Authenticate", challenge)])
+                if self.path == "/v2/":
+                    return self._reply(200, b"{}")
+                parts = self.path.split("/")
+                if len(parts) < 6 or "/".join(parts[2:4]) != "hostile/app":
+                    return self._reply(404, b'{"errors":[{"code":"NAME_UNKNOWN"}]}')
+                kind, ref = parts[4], parts[5]
+                if kind == "manifests" and ref in registry.manifests:
+                    if registry.trickle == "manifest":
+                        return self._trickle("application/vnd.oci.image.manifest.v1+json")
+                    return self._reply(200, registry.manifests[ref], content_type=(
+                        "application/vnd.oci.image.manifest.v1+json"))
+                if kind == "blobs" and ref in registry.blobs:
+                    if registry.redirect_blobs:
+                        return self._reply(307, b"", [
+                            ("Location", registry.redirect_blobs + self.path)])
+                    if registry.trickle == ref:
+                        return self._trickle("application/octet-stream",
+                                             registry.blobs[ref])
+                    return self._blob(registry.blobs[ref], registry.extra.get(ref, 0))
+                return self._reply(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
+
+            def _blob(self, data, extra):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                if extra < 0:
+                    self.close_connection = True
+                    self.send_header("Connection", "close")
+                else:
+                    self.send_header("Content-Length", str(len(data) + extra))
+                self.end_headers()
+                if self.command == "HEAD":
+                    return
+                self.wfile.write(data)
+                sent, chunk = 0, b"\0" * 65536
+                while (extra < 0 or sent < extra) and not registry.stopped.is_set():
+                    n = len(chunk) if extra < 0 else min(len(chunk), extra - sent)
+                    self.wfile.write(chunk[:n])
+                    sent += n
+
+        class Server(http.server.ThreadingHTTPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        self.stopped.set()
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def count(self, predicate):
+        with self.lock:
+            return sum(1 for m, p, h in self.requests if predicate(m, p, h))
