@@ -1,5 +1,6 @@
 #include "registry/auth.h"
 
+#include <algorithm>
 #include <cctype>
 #include <sstream>
 
@@ -16,6 +17,9 @@ namespace {
 // leaves with a token that dies on the way.
 constexpr auto kExpiryMargin = std::chrono::seconds(10);
 constexpr int64_t kDefaultExpiresIn = 60;  // the distribution spec's default
+// A token endpoint's expires_in is believed up to a day (a larger one, up
+// to INT64_MAX, would overflow the clock arithmetic below).
+constexpr int64_t kMaxExpiresIn = 24 * 3600;
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -135,9 +139,9 @@ Result<std::string> FetchToken(const Challenge& challenge, const std::string& sc
   if (token.empty()) return Error(EPROTO, "token endpoint " + host + " sent no token");
   int64_t expires_in = kDefaultExpiresIn;
   if (auto* e = o.if_contains("expires_in"); e && e->is_int64() && e->as_int64() > 0) {
-    expires_in = e->as_int64();
+    expires_in = std::min(e->as_int64(), kMaxExpiresIn);
   } else if (e && e->is_uint64()) {
-    expires_in = static_cast<int64_t>(e->as_uint64());
+    expires_in = static_cast<int64_t>(std::min<uint64_t>(e->as_uint64(), kMaxExpiresIn));
   }
   auto expires = TokenCache::Clock::now() + std::chrono::seconds(expires_in) - kExpiryMargin;
   cache.Put(key, token, expires);

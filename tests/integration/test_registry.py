@@ -391,6 +391,16 @@ class RegistryTest(harness.StrataTestCase):
         self.assertGreater(len(proxy.token_requests), first, proxy.token_requests)
         self.assertTrue(all("tok%2Fshort" in t for t in proxy.token_requests))
 
+        # A lifetime the clock cannot add (INT64_MAX seconds) is believed up
+        # to a day: the token is kept and reused, not taken as expired.
+        proxy.token_lifetime = 2**63 - 1
+        huge = "%s/tok/huge:v1" % proxy.host
+        d.ok("push", "busybox", huge)
+        proxy.reset()
+        other.ok("pull", huge)
+        other.ok("pull", huge)
+        self.assertEqual(len(proxy.token_requests), 1, proxy.token_requests)
+
     def test_resume_after_registry_restart(self):
         fx = self.fixtures()
         reg = self.registry()
