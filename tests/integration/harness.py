@@ -23,6 +23,7 @@ crashed test left.
 """
 
 import atexit
+import contextlib
 import hashlib
 import json
 import os
@@ -85,6 +86,35 @@ def temp_dir(prefix="strata-it-"):
     d = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
     _temp_dirs.append(d)
     return d
+
+
+# The magic of lzop's format: libarchive decodes it by running `lzop -d`
+# from PATH when it lacks liblzo2.
+LZOP_MAGIC = b"\x89LZO\x00\r\n\x1a\n"
+
+
+def fake_program(name):
+    """(directory, marker): a directory holding an executable NAME that
+    creates the file marker and copies its input to its output. With the
+    directory first on PATH, the marker tells whether something ran NAME."""
+    bin_dir = temp_dir("strata-it-path-")
+    marker = os.path.join(bin_dir, "ran")
+    program = os.path.join(bin_dir, name)
+    with open(program, "w") as f:
+        f.write("#!/bin/sh\ntouch %s\nexec cat\n" % marker)
+    os.chmod(program, 0o755)
+    return bin_dir, marker
+
+
+@contextlib.contextmanager
+def path_first(directory):
+    """PATH with directory in front, for what starts meanwhile (stratad)."""
+    path = os.environ["PATH"]
+    os.environ["PATH"] = directory + ":" + path
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = path
 
 
 def _cleanup():

@@ -69,20 +69,12 @@ class Hostile(harness.StrataTestCase):
     def test_archive_in_a_format_decoded_by_a_program(self):
         """An archive in lzop's format: libarchive decodes it by running
         `lzop -d` from PATH when it lacks liblzo2; stratad, root, must not."""
-        bin_dir = harness.temp_dir("strata-it-path-")
-        marker = os.path.join(bin_dir, "ran")
-        with open(os.path.join(bin_dir, "lzop"), "w") as f:
-            f.write("#!/bin/sh\ntouch %s\nexec cat\n" % marker)
-        os.chmod(os.path.join(bin_dir, "lzop"), 0o755)
-        path = os.environ["PATH"]
-        os.environ["PATH"] = bin_dir + ":" + path
-        try:
+        bin_dir, marker = harness.fake_program("lzop")
+        with harness.path_first(bin_dir):
             d = self.start_stratad()
-        finally:
-            os.environ["PATH"] = path
         archive = os.path.join(bin_dir, "image.tar.lzo")
         with open(archive, "wb") as f:
-            f.write(b"\x89LZO\x00\r\n\x1a\n" + bytes(range(256)) * 4)
+            f.write(harness.LZOP_MAGIC + bytes(range(256)) * 4)
         before = self.snapshot(d)
         r = d.strata("image", "import", archive, "--tag", "lzo")
         self.assertOneLineError(r)

@@ -175,18 +175,11 @@ class HostileRegistryTest(harness.StrataTestCase):
         """A layer in lzop's format: libarchive decodes it by running
         `lzop -d` from PATH when it lacks liblzo2. stratad, root, must not run
         programs on a registry's say-so (docs/registry.md)."""
-        bin_dir = harness.temp_dir("strata-it-path-")
-        marker = os.path.join(bin_dir, "ran")
-        with open(os.path.join(bin_dir, "lzop"), "w") as f:
-            f.write("#!/bin/sh\ntouch %s\nexec cat\n" % marker)
-        os.chmod(os.path.join(bin_dir, "lzop"), 0o755)
-        path = os.environ["PATH"]
-        os.environ["PATH"] = bin_dir + ":" + path
-        self.addCleanup(os.environ.__setitem__, "PATH", path)
-        d = self.daemon()
-        os.environ["PATH"] = path
+        bin_dir, marker = harness.fake_program("lzop")
+        with harness.path_first(bin_dir):
+            d = self.daemon()
         reg = self.registry()
-        blob = b"\x89LZO\x00\r\n\x1a\n" + bytes(range(256)) * 4
+        blob = harness.LZOP_MAGIC + bytes(range(256)) * 4
         reg.image([(blob, "sha256:" + "0" * 64)])
         before = self.snapshot(d)
         self.assertRefused(d, reg, before, 60)
