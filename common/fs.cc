@@ -38,16 +38,24 @@ Result<std::string> ReadAll(int fd, size_t limit) {
   return out;
 }
 
-Result<UniqueFd> OpenInRoot(int root_fd, const std::string& path, int flags) {
+int OpenAt2(int dirfd, const std::string& path, uint64_t flags, uint64_t resolve, mode_t mode) {
   struct open_how how {};
-  how.flags = static_cast<uint64_t>(flags) | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  how.flags = flags | O_CLOEXEC;
+  // openat2 takes a mode only with O_CREAT or O_TMPFILE (which contains
+  // O_DIRECTORY's bit: tested whole).
+  how.mode = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ? mode : 0;
+  how.resolve = resolve;
   for (;;) {
-    long fd = ::syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how);
-    if (fd >= 0) return UniqueFd(static_cast<int>(fd));
-    // EAGAIN: a rename elsewhere raced the lookup; the kernel asks for a retry.
-    if (errno != EAGAIN) return Error::FromErrno("open " + path);
+    long fd = ::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how);
+    if (fd >= 0 || errno != EAGAIN) return static_cast<int>(fd);
   }
+}
+
+Result<UniqueFd> OpenInRoot(int root_fd, const std::string& path, int flags) {
+  UniqueFd fd(OpenAt2(root_fd, path, static_cast<uint64_t>(flags),
+                      RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
+  if (!fd) return Error::FromErrno("open " + path);
+  return fd;
 }
 
 Result<std::string> ReadFile(const std::string& path) {

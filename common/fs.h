@@ -15,6 +15,11 @@
 namespace strata {
 
 Result<UniqueFd> OpenFile(const std::string& path, int flags, mode_t mode = 0644);
+// openat2(2) of path below dirfd with resolve (RESOLVE_* of
+// <linux/openat2.h>), O_CLOEXEC added; retried while the kernel answers
+// EAGAIN (a rename elsewhere raced a RESOLVE_BENEATH or RESOLVE_IN_ROOT
+// lookup). The descriptor, or -1 and errno.
+int OpenAt2(int dirfd, const std::string& path, uint64_t flags, uint64_t resolve, mode_t mode = 0);
 // Opens path as a process whose root is root_fd would: the kernel resolves
 // every component, "..", and symlinks (absolute ones too) inside root_fd's
 // tree (openat2 RESOLVE_IN_ROOT), so a tree that someone else changes

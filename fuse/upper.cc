@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -12,14 +11,9 @@
 namespace strata::fuse {
 
 int OpenBeneath(int dirfd, const std::string& rel, uint64_t flags, mode_t mode) {
-  struct open_how how {};
-  how.flags = flags | O_CLOEXEC;
-  how.mode = (flags & O_CREAT) ? mode : 0;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
-  for (;;) {
-    long fd = ::syscall(SYS_openat2, dirfd, rel.c_str(), &how, sizeof how);
-    if (fd >= 0 || errno != EAGAIN) return static_cast<int>(fd);
-  }
+  return OpenAt2(dirfd, rel, flags,
+                 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+                 mode);
 }
 
 std::pair<std::string, std::string> SplitPath(const std::string& path) {

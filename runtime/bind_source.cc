@@ -2,12 +2,12 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <climits>
 #include <cstdlib>
 
+#include "common/fs.h"
 #include "common/unique_fd.h"
 
 namespace strata::runtime {
@@ -34,10 +34,7 @@ Result<std::string> ResolveBindSource(const std::string& source) {
 }
 
 Status CheckBindSource(const std::string& source) {
-  open_how how{};
-  how.flags = O_PATH | O_CLOEXEC;
-  how.resolve = RESOLVE_NO_SYMLINKS;
-  UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, source.c_str(), &how, sizeof how)));
+  UniqueFd fd(OpenAt2(AT_FDCWD, source, O_PATH, RESOLVE_NO_SYMLINKS));
   if (fd || errno == ENOENT) return Ok();
   if (errno == ELOOP) {
     return Error(ELOOP, "volume source " + source +

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <memory>
@@ -28,15 +27,10 @@ std::string Shown(std::string_view path) { return oci::Quoted(path, 200); }
 // errno set; EXDEV or ELOOP mean the path tried to leave.
 int OpenBeneath(int dirfd, const std::string& rel) {
   constexpr int kFlags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-#ifdef SYS_openat2
-  struct open_how how = {};
-  how.flags = kFlags;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-  long fd = ::syscall(SYS_openat2, dirfd, rel.c_str(), &how, sizeof how);
-  if (fd >= 0) return static_cast<int>(fd);
+  int fd = strata::OpenAt2(dirfd, rel, kFlags, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+  if (fd >= 0) return fd;
   // Older kernels (ENOSYS) and some seccomp profiles (EPERM) lack openat2.
   if (errno != ENOSYS && errno != EPERM) return -1;
-#endif
   // Fallback: walk the components, following no symlink at all.
   UniqueFd cur(::fcntl(dirfd, F_DUPFD_CLOEXEC, 0));
   if (!cur) return -1;
