@@ -58,6 +58,15 @@ Result<UniqueFd> OpenInRoot(int root_fd, const std::string& path, int flags) {
   return fd;
 }
 
+Result<UniqueFd> OpenRegularInRoot(int root_fd, const std::string& path, struct stat* st) {
+  ASSIGN_OR_RETURN(UniqueFd found, OpenInRoot(root_fd, path, O_PATH));
+  struct stat own;
+  if (st == nullptr) st = &own;
+  if (::fstat(found.get(), st) != 0) return Error::FromErrno("stat " + path);
+  if (!S_ISREG(st->st_mode)) return Error::Invalid(path + " is not a regular file");
+  return OpenFile(ProcFdPath(found.get()), O_RDONLY | O_NOCTTY);
+}
+
 Result<std::string> ReadFile(const std::string& path) {
   ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY));
   auto data = ReadAll(fd.get());

@@ -2,6 +2,7 @@
 // failing path and errno in its Error.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -25,6 +26,12 @@ int OpenAt2(int dirfd, const std::string& path, uint64_t flags, uint64_t resolve
 // tree (openat2 RESOLVE_IN_ROOT), so a tree that someone else changes
 // meanwhile cannot lead the opener out of it. O_CLOEXEC is added.
 Result<UniqueFd> OpenInRoot(int root_fd, const std::string& path, int flags);
+// The regular file at path inside root_fd's tree (OpenInRoot), opened for
+// reading. Its type is checked on an O_PATH descriptor before any open, and
+// the file reopened through that descriptor: opening a FIFO there would
+// wait for a writer, a device node would be the host's device. Anything
+// else: EINVAL, "PATH is not a regular file". st, if given, gets its stat.
+Result<UniqueFd> OpenRegularInRoot(int root_fd, const std::string& path, struct stat* st = nullptr);
 Result<std::string> ReadFile(const std::string& path);
 // Reads the whole of fd from its current offset; EFBIG if it holds more than
 // limit bytes.

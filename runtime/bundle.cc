@@ -69,32 +69,26 @@ constexpr size_t kMaxDbSize = 16 << 20;
 // The lines of a file in the container's root (none when it does not exist).
 // A running container can change its root while this reads it (exec
 // --user), and an image can hold anything at these paths, so:
-// - the kernel resolves the path inside the root (OpenInRoot): a component
-//   swapped for a symlink cannot lead out of it;
-// - only a regular file is opened for reading, through the descriptor that
-//   was checked: opening a FIFO would hold this thread, a device node would
-//   be the host's (the mount allows devices);
+// - the kernel resolves the path inside the root, and only a regular file
+//   is opened (OpenRegularInRoot): a component swapped for a symlink cannot
+//   lead out of it, a FIFO cannot hold this thread, a device node cannot be
+//   the host's (the mount allows devices);
 // - at most kMaxDbSize bytes are read.
 Result<std::vector<std::vector<std::string>>> ReadDb(const std::string& root,
                                                      const std::string& path) {
   std::vector<std::vector<std::string>> rows;
   ASSIGN_OR_RETURN(UniqueFd dir, OpenFile(root, O_PATH | O_DIRECTORY));
-  auto found = OpenInRoot(dir.get(), path, O_PATH);
-  if (!found.ok()) {
-    int err = found.error().code();
-    if (err == ENOENT || err == ENOTDIR || err == ELOOP) return rows;  // as if missing
-    return std::move(found).error().Context("the container's " + path);
-  }
   struct stat st;
-  if (::fstat(found->get(), &st) != 0) return Error::FromErrno("stat the container's " + path);
-  if (!S_ISREG(st.st_mode)) {
-    return Error::Invalid("the container's " + path + " is not a regular file");
+  auto fd = OpenRegularInRoot(dir.get(), path, &st);
+  if (!fd.ok()) {
+    int err = fd.error().code();
+    if (err == ENOENT || err == ENOTDIR || err == ELOOP) return rows;  // as if missing
+    return std::move(fd).error().Context("the container's root");
   }
   if (static_cast<uint64_t>(st.st_size) > kMaxDbSize) {
     return Error(EFBIG, "the container's " + path + " is larger than 16 MiB");
   }
-  ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(ProcFdPath(found->get()), O_RDONLY | O_NOCTTY));
-  auto text = ReadAll(fd.get(), kMaxDbSize);
+  auto text = ReadAll(fd->get(), kMaxDbSize);
   if (!text.ok()) return std::move(text).error().Context("the container's " + path);
   size_t start = 0;
   while (start < text->size()) {

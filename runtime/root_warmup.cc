@@ -13,29 +13,13 @@
 #include "runtime/oci/path_in_root.h"
 
 namespace strata::runtime {
-namespace {
-
-Result<UniqueFd> OpenRegular(int root_fd, const std::string& path) {
-  ASSIGN_OR_RETURN(UniqueFd found, oci::OpenInRoot(root_fd, path));
-  // The type is checked on the O_PATH descriptor, before any open: opening
-  // a fifo of the image would wait for a writer, and opening one of its
-  // device nodes would reach the host's device (this is not the container).
-  struct stat st;
-  if (::fstat(found.get(), &st) != 0) return Error::FromErrno("stat " + path);
-  if (!S_ISREG(st.st_mode)) return Error(EACCES, path + " is not a regular file");
-  UniqueFd fd(::open(ProcFdPath(found.get()).c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  if (!fd) return Error::FromErrno("open " + path);
-  return fd;
-}
-
-}  // namespace
 
 Result<UniqueFd> OpenEntrypoint(int root_fd, const std::vector<std::string>& args,
                                 const std::vector<std::string>& env, const std::string& workdir) {
   if (args.empty() || args[0].empty()) return Error::Invalid("no command");
   const std::string& name = args[0];
   if (name.find('/') != std::string::npos) {
-    return OpenRegular(root_fd, name.front() == '/' ? name : JoinPath(workdir, name));
+    return OpenRegularInRoot(root_fd, name.front() == '/' ? name : JoinPath(workdir, name));
   }
   std::string path;
   for (const auto& e : env) {
@@ -47,7 +31,7 @@ Result<UniqueFd> OpenEntrypoint(int root_fd, const std::vector<std::string>& arg
   for (;;) {
     size_t end = path.find(':', start);
     std::string dir = path.substr(start, end == std::string::npos ? end : end - start);
-    auto fd = OpenRegular(root_fd, JoinPath(dir.empty() ? workdir : dir, name));
+    auto fd = OpenRegularInRoot(root_fd, JoinPath(dir.empty() ? workdir : dir, name));
     if (fd.ok()) return fd;
     if (end == std::string::npos) break;
     start = end + 1;
