@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/unique_fd.h"
 
@@ -221,12 +222,7 @@ Result<std::string> ChildReaper::Call(const std::function<Result<std::string>()>
         Result<std::string> r = body();
         std::string answer =
             r.ok() ? "V" + *r : "E" + std::to_string(r.error().code()) + "\n" + r.error().message();
-        for (size_t done = 0; done < answer.size();) {
-          ssize_t n = ::write(3, answer.data() + done, answer.size() - done);
-          if (n < 0 && errno == EINTR) continue;
-          if (n <= 0) ::_exit(1);
-          done += static_cast<size_t>(n);
-        }
+        if (!WriteAll(3, answer).ok()) ::_exit(1);
       },
       write_end.get());
   if (!pid.ok()) return pid.error();
