@@ -40,6 +40,25 @@ def host_address():
     return None if address.startswith("127.") else address
 
 
+def serve(port, handler):
+    """A threaded HTTP server for handler on 127.0.0.1:port, serving in the
+    background until close()."""
+    class Server(http.server.ThreadingHTTPServer):
+        allow_reuse_address = True
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def close(server):
+    """Stops serve()'s server (if any) and closes its listener."""
+    if server:
+        server.shutdown()
+        server.server_close()
+
+
 class TestCa:
     """A throwaway certificate authority made by openssl in DIR (ca.crt), and
     server certificates it signs."""
@@ -290,21 +309,14 @@ class Proxy:
 
             do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _forward
 
-        class Server(http.server.ThreadingHTTPServer):
-            allow_reuse_address = True
-            daemon_threads = True
-
-        self.server = Server(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve(self.port, Handler)
         return self
 
     def stop(self):
         """Closes the listener and cuts every response in flight."""
         self.generation += 1
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
+        close(self.server)
+        self.server = None
 
     def count(self, predicate):
         with self.lock:
@@ -494,21 +506,12 @@ class HostileRegistry:
                     self.wfile.write(chunk[:n])
                     sent += n
 
-        class Server(http.server.ThreadingHTTPServer):
-            allow_reuse_address = True
-            daemon_threads = True
-
-        self.server = Server(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve(self.port, Handler)
         return self
 
     def stop(self):
         self.stopped.set()
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
+        close(self.server)
+        self.server = None
 
-    def count(self, predicate):
-        with self.lock:
-            return sum(1 for m, p, h in self.requests if predicate(m, p, h))
+    count = Proxy.count
